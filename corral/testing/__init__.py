@@ -1,0 +1,36 @@
+"""Test kit for corral and plugin authors: tiny GGUF models and a catalogue of broken GGUF files."""
+
+from __future__ import annotations
+
+from corral.testing.gguf_bytes import GGUFBuilder, RawTensor, encode_string, encode_value
+from corral.testing.malformed import (
+    MalformedCase,
+    invalid_model_cases,
+    malformed_cases,
+    minimal_builder,
+    minimal_gguf_bytes,
+)
+from corral.testing.tiny_gguf import WeightType, write_tiny_gguf
+from corral.testing.vocab import BOS_ID, EOS_ID, SPACE, TINY_WORDS, UNK_ID, TinyVocab, TokenType, build_vocab
+
+__all__ = [
+    "BOS_ID",
+    "EOS_ID",
+    "SPACE",
+    "TINY_WORDS",
+    "UNK_ID",
+    "GGUFBuilder",
+    "MalformedCase",
+    "RawTensor",
+    "TinyVocab",
+    "TokenType",
+    "WeightType",
+    "build_vocab",
+    "encode_string",
+    "encode_value",
+    "invalid_model_cases",
+    "malformed_cases",
+    "minimal_builder",
+    "minimal_gguf_bytes",
+    "write_tiny_gguf",
+]
