@@ -153,24 +153,53 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("HOST", "127.0.0.1:11434", "Listen address [scheme://]host[:port]; clients use it too", parse_host),
-    Setting("MODELS", "~/.corral/models", "Model store (Ollama's layout: manifests/ and blobs/)", _parse_models),
-    Setting("KEEP_ALIVE", "5m", "How long an idle model stays loaded (duration or seconds; <0 forever)",
-            _parse_duration),
+    Setting(
+        "HOST", "127.0.0.1:11434", "Listen address [scheme://]host[:port]; clients use it too", parse_host
+    ),
+    Setting(
+        "MODELS", "~/.corral/models", "Model store (Ollama's layout: manifests/ and blobs/)", _parse_models
+    ),
+    Setting(
+        "KEEP_ALIVE",
+        "5m",
+        "How long an idle model stays loaded (duration or seconds; <0 forever)",
+        _parse_duration,
+    ),
     Setting("NUM_PARALLEL", "1", "Generations served at once per loaded model", _parse_int),
-    Setting("MAX_LOADED_MODELS", "3", "Models kept loaded at once; the least recently used idle one is evicted",
-            _parse_int),
+    Setting(
+        "MAX_LOADED_MODELS",
+        "3",
+        "Models kept loaded at once; the least recently used idle one is evicted",
+        _parse_int,
+    ),
     Setting("MAX_QUEUE", "512", "Requests allowed to wait for a runner before 503 server busy", _parse_int),
-    Setting("CONTEXT_LENGTH", "4096", "Default num_ctx when neither the model nor the request sets one",
-            _parse_int),
-    Setting("ORIGINS", "", "Extra CORS origins, comma-separated (localhost and app schemes always allowed)",
-            _parse_origins),
+    Setting(
+        "CONTEXT_LENGTH",
+        "4096",
+        "Default num_ctx when neither the model nor the request sets one",
+        _parse_int,
+    ),
+    Setting(
+        "ORIGINS",
+        "",
+        "Extra CORS origins, comma-separated (localhost and app schemes always allowed)",
+        _parse_origins,
+    ),
     Setting("DEBUG", "0", "1 or true: debug logging (prompts are logged only then); 2: trace", _parse_debug),
     Setting("NOPRUNE", "false", "Do not remove unused blobs at startup or after create", _parse_bool),
-    Setting("LOAD_TIMEOUT", "5m", "How long a model load may take before it fails (<=0: no limit)",
-            _parse_duration),
-    Setting("BACKEND", "", "Force one backend (llamacpp, onnx, cpu-ref, or a plugin's) for every model",
-            _clean, ollama=False),
+    Setting(
+        "LOAD_TIMEOUT",
+        "5m",
+        "How long a model load may take before it fails (<=0: no limit)",
+        _parse_duration,
+    ),
+    Setting(
+        "BACKEND",
+        "",
+        "Force one backend (llamacpp, onnx, cpu-ref, or a plugin's) for every model",
+        _clean,
+        ollama=False,
+    ),
 )
 
 

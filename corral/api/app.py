@@ -1,0 +1,54 @@
+"""The Litestar application factory: routes, error shapes, CORS, the Host check, OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+
+from corral import __version__
+from corral.api.errors import EXCEPTION_HANDLERS
+from corral.api.hosts import HostCheckMiddleware, cors_config
+from corral.api.ollama import routes as ollama_routes
+from corral.core.services import Services
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("corral.api")
+
+
+def create_app(services: Services) -> Litestar:
+    """Build the ASGI app serving the Ollama API (and, as they land, the OpenAI API) over ``services``."""
+    cfg = services.config
+    ollama = Router(path="/", route_handlers=ollama_routes.HANDLERS)
+
+    async def on_startup() -> None:
+        services.start()
+
+    async def on_shutdown() -> None:
+        services.stop()
+
+    def provide_services() -> Services:
+        return services
+
+    return Litestar(
+        route_handlers=[ollama],
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=cors_config(cfg.origins),
+        middleware=[DefineMiddleware(HostCheckMiddleware, enabled=cfg.host.is_loopback)],
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        dependencies={"services": Provide(provide_services, use_cache=True, sync_to_thread=False)},
+        openapi_config=OpenAPIConfig(
+            title="corral",
+            version=__version__,
+            description="Ollama-compatible local LLM server",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+        request_max_body_size=64 * 1024 * 1024,
+    )

@@ -1,0 +1,112 @@
+"""Handlers of Ollama's native model-management endpoints (/, /api/version, tags, show, create, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from litestar import Request, Response, delete, head, post, route
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from corral import __version__
+from corral.api.decode import decode_body
+from corral.api.errors import json_response
+from corral.api.ollama.schemas import CopyRequest, CreateRequest, DeleteRequest, PullRequest, ShowRequest
+from corral.api.streaming import progress_response
+from corral.core.catalog import CreateSpec
+from corral.core.errors import BadRequest
+from corral.core.services import Services
+
+__all__ = ["HANDLERS"]
+
+Svc = NamedDependency[Services]
+
+_TEXT = "text/plain"
+
+
+@route("/", http_method=["GET", "HEAD"], include_in_schema=True, sync_to_thread=False)
+def root() -> Response[bytes]:
+    """Liveness text, exactly as Ollama answers it."""
+    return Response(b"Ollama is running", media_type=_TEXT)
+
+
+@route("/api/version", http_method=["GET", "HEAD"], sync_to_thread=False)
+def version() -> Response[bytes]:
+    """The server version."""
+    return json_response({"version": __version__})
+
+
+@route("/api/tags", http_method=["GET", "HEAD"])
+async def tags(services: Svc) -> Response[bytes]:
+    """Local models, newest first."""
+    return json_response({"models": await to_thread.run_sync(services.catalog.list_models)})
+
+
+@post("/api/show", status_code=200)
+async def show(request: Request[Any, Any, Any], services: Svc) -> Response[bytes]:
+    """Details, parameters, template, model_info and capabilities of one model."""
+    req = decode_body(await request.body(), ShowRequest, "ShowRequest")
+    name = req.model or req.name
+    if not name:
+        raise BadRequest("model is required")
+    info = await to_thread.run_sync(lambda: services.catalog.show(name, verbose=req.verbose))
+    if request.headers.get("user-agent", "").startswith("GitHubCopilotChat/"):
+        info["model_info"]["general.basename"] = name
+    return json_response(info)
+
+
+@post("/api/copy", status_code=200)
+async def copy(request: Request[Any, Any, Any], services: Svc) -> Response[bytes]:
+    """Copy a model under a new name (blobs are shared). Empty 200 on success."""
+    req = decode_body(await request.body(), CopyRequest, "CopyRequest")
+    await to_thread.run_sync(services.catalog.copy, req.source, req.destination)
+    return Response(b"", status_code=200)
+
+
+@delete("/api/delete", status_code=200)
+async def delete_model(request: Request[Any, Any, Any], services: Svc) -> Response[bytes]:
+    """Delete a model and every blob no other model uses. Empty 200 on success."""
+    req = decode_body(await request.body(), DeleteRequest, "DeleteRequest")
+    await to_thread.run_sync(services.catalog.delete, req.model or req.name)
+    return Response(b"", status_code=200)
+
+
+@head("/api/blobs/{digest:str}")
+async def blob_exists(digest: FromPath[str], services: Svc) -> Response[None]:
+    """200 if the blob is stored, 404 if not, 400 for a malformed digest."""
+    found = services.catalog.has_blob(digest)
+    return Response(None, status_code=200 if found else 404)
+
+
+@post("/api/blobs/{digest:str}", request_max_body_size=None)
+async def blob_upload(
+    digest: FromPath[str], request: Request[Any, Any, Any], services: Svc
+) -> Response[bytes]:
+    """Store the raw body as a blob after checking its digest: 201 created, 200 if already present."""
+    created = await services.catalog.put_blob_async(digest, request.stream())
+    return Response(b"", status_code=201 if created else 200)
+
+
+@post("/api/create", status_code=200)
+async def create(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
+    """Create a model from uploaded blobs, an existing model, and layers; streams status lines."""
+    req = decode_body(await request.body(), CreateRequest, "CreateRequest")
+    spec = CreateSpec.from_request(req)
+    services.catalog.check_create(spec)
+    return await progress_response(
+        lambda progress: services.catalog.create(spec, progress), req.stream is not False
+    )
+
+
+@post("/api/pull", status_code=200)
+async def pull(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
+    """Fetch a model from a model source (packages now; registries later); streams progress."""
+    req = decode_body(await request.body(), PullRequest, "PullRequest")
+    name = services.catalog.check_pull(req.model or req.name)
+    return await progress_response(
+        lambda progress: services.catalog.pull(name, progress, insecure=req.insecure), req.stream is not False
+    )
+
+
+HANDLERS: list[Any] = [root, version, tags, show, copy, delete_model, blob_exists, blob_upload, create, pull]

@@ -1,0 +1,103 @@
+"""Bridging blocking core work that reports progress onto NDJSON streams or single JSON replies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Response
+from litestar.response import Stream
+
+from corral.core.errors import CorralError
+from corral.core.sources import Progress, ProgressCallback
+
+__all__ = ["NDJSON", "collect_progress", "progress_dict", "progress_response", "run_with_progress"]
+
+NDJSON = "application/x-ndjson"
+
+_DONE = object()
+
+
+def progress_dict(p: Progress) -> dict[str, Any]:
+    """Ollama's status object: ``completed`` and other empty fields left out."""
+    out: dict[str, Any] = {"status": p.status}
+    if p.digest:
+        out["digest"] = p.digest
+    if p.total:
+        out["total"] = p.total
+    if p.completed:
+        out["completed"] = p.completed
+    return out
+
+
+async def run_with_progress(
+    work: Callable[[ProgressCallback], None],
+) -> AsyncIterator[Progress | CorralError]:
+    """Run ``work(progress)`` in a worker thread; yield each Progress it reports as it happens.
+
+    A :class:`CorralError` raised by the work is yielded (not raised) as the last item so the
+    caller can write it in the wire format it is using. Other exceptions propagate.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    def report(p: Progress) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, p)
+
+    async def runner() -> None:
+        try:
+            await anyio.to_thread.run_sync(work, report)
+        except BaseException as exc:  # delivered to the consumer below
+            queue.put_nowait(exc)
+        finally:
+            queue.put_nowait(_DONE)
+
+    task = asyncio.create_task(runner())
+    try:
+        while True:
+            item = await queue.get()
+            if item is _DONE:
+                break
+            if isinstance(item, CorralError):
+                yield item
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                assert isinstance(item, Progress)
+                yield item
+    finally:
+        if not task.done():
+            # The client went away: let the work finish in its thread; it writes atomically.
+            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+
+async def progress_response(work: Callable[[ProgressCallback], None], stream: bool) -> Response[Any]:
+    """Stream progress as NDJSON (the default), or with ``stream: false`` answer the last status only.
+
+    Errors before the first line keep their status; errors after it become a final
+    ``{"error": ...}`` line, as Ollama does.
+    """
+    if stream:
+        return Stream(_ndjson_lines(work), media_type=NDJSON, status_code=200)
+    return await collect_progress(work)
+
+
+async def _ndjson_lines(work: Callable[[ProgressCallback], None]) -> AsyncIterator[bytes]:
+    async for item in run_with_progress(work):
+        if isinstance(item, CorralError):
+            yield msgspec.json.encode({"error": item.message}) + b"\n"
+            return
+        yield msgspec.json.encode(progress_dict(item)) + b"\n"
+
+
+async def collect_progress(work: Callable[[ProgressCallback], None]) -> Response[bytes]:
+    """Run the work to the end and answer its last status object (``stream: false``)."""
+    last: dict[str, Any] = {"status": "success"}
+    async for item in run_with_progress(work):
+        if isinstance(item, CorralError):
+            raise item
+        last = progress_dict(item)
+    return Response(msgspec.json.encode(last), media_type="application/json", status_code=200)

@@ -1,0 +1,142 @@
+"""Model management over the store: list, show, copy, delete, create, pull, blobs.
+
+The catalog speaks in names and plain dicts shaped like Ollama's JSON; the API adapter only
+encodes them. Every name and digest from a client is validated here before the store sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from anyio import to_thread
+
+from corral.core.catalog.create import create_model
+from corral.core.catalog.describe import list_entry, show_model
+from corral.core.catalog.spec import CreateSpec
+from corral.core.digest import parse_digest
+from corral.core.errors import BadRequest, CorralError, InvalidModelName, ModelNotFound
+from corral.core.names import ModelName, parse_name, validate_name
+from corral.core.sources import ModelSource, ProgressCallback
+from corral.core.store import Store
+
+__all__ = ["Catalog", "CreateSpec"]
+
+log = logging.getLogger("corral.catalog")
+
+
+class Catalog:
+    """The model-management operations the native API exposes."""
+
+    def __init__(self, store: Store, sources: Sequence[ModelSource], *, noprune: bool = False) -> None:
+        self.store = store
+        self.sources = list(sources)
+        self.noprune = noprune
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def list_models(self) -> list[dict[str, Any]]:
+        """``/api/tags`` entries, newest first."""
+        return [list_entry(self.store, item) for item in self.store.list_models()]
+
+    def show(self, name: str, *, verbose: bool = False) -> dict[str, Any]:
+        """``/api/show`` for ``name`` (404 ``model 'NAME:TAG' not found``)."""
+        parsed = parse_name(name)
+        if not parsed.is_valid():
+            raise ModelNotFound(f"model '{parsed.display_shortest()}' not found")
+        return show_model(self.store, self.store.resolve(parsed), verbose=verbose)
+
+    # --- manifests ---------------------------------------------------------------------------
+
+    def copy(self, source: str, destination: str) -> None:
+        """Write ``source``'s manifest again under ``destination``; blobs are shared."""
+        src = parse_name(source)
+        if not src.is_valid():
+            raise BadRequest(f'source "{source}" is invalid')
+        dst = parse_name(destination)
+        if not dst.is_valid():
+            raise BadRequest(f'destination "{destination}" is invalid')
+        if self.store.get_manifest(src) is None:
+            raise ModelNotFound(f'model "{source}" not found')
+        self.store.copy_model(src, dst)
+
+    def delete(self, name: str) -> None:
+        """Remove a manifest and the blobs no other manifest uses."""
+        if not name:
+            raise BadRequest("model is required")
+        parsed = parse_name(name)
+        if not parsed.is_valid():
+            raise BadRequest(f'name "{name}" is invalid')
+        if self.store.get_manifest(parsed) is None:
+            raise ModelNotFound(f"model '{name}' not found")
+        self.store.delete_model(parsed)
+
+    # --- blobs -------------------------------------------------------------------------------
+
+    def has_blob(self, digest: str) -> bool:
+        """Whether a blob is stored (400 for a malformed digest)."""
+        return self.store.has_blob(parse_digest(digest))
+
+    async def put_blob_async(self, digest: str, chunks: AsyncIterator[bytes]) -> bool:
+        """Store an uploaded blob, verifying its digest. Returns False when it already existed."""
+        normalized = parse_digest(digest)
+        if self.store.has_blob(normalized):
+            return False
+        writer = self.store.blob_writer(normalized)
+        try:
+            async for chunk in chunks:
+                if chunk:
+                    await to_thread.run_sync(writer.write, chunk)
+            await to_thread.run_sync(writer.commit)
+        except CorralError as exc:
+            writer.abort()
+            if "digest mismatch" in exc.message:
+                raise BadRequest(
+                    f'digest mismatch, expected "{digest}", got "{_actual(exc.message)}"'
+                ) from None
+            raise
+        except BaseException:
+            writer.abort()
+            raise
+        return True
+
+    # --- create and pull ---------------------------------------------------------------------
+
+    def check_create(self, spec: CreateSpec) -> None:
+        """Validation done before a create starts streaming (so errors keep their status)."""
+        spec.validate()
+
+    def create(self, spec: CreateSpec, progress: ProgressCallback) -> None:
+        """Create the model, reporting Ollama's status lines."""
+        create_model(self, spec, progress)
+
+    def check_pull(self, name: str) -> ModelName:
+        """Validate a pull target (400 ``invalid model name``)."""
+        try:
+            return validate_name(name)
+        except InvalidModelName:
+            raise InvalidModelName() from None
+
+    def pull(self, name: ModelName, progress: ProgressCallback, *, insecure: bool = False) -> None:
+        """Ask the model sources, highest priority first, to put ``name`` into the store."""
+        for source in self.sources:
+            if source.provides(name):
+                log.info("pulling %s from source %s", name.display_shortest(), source.name)
+                source.pull(name, self.store, progress, insecure=insecure)
+                return
+        progress_status = "pulling manifest"
+        from corral.core.sources import Progress
+
+        progress(Progress(progress_status))
+        raise CorralError("pull model manifest: file does not exist", 500)
+
+    def ensure_local(self, name: ModelName, progress: ProgressCallback) -> None:
+        """Pull ``name`` when it is not in the store (create's ``from`` does this)."""
+        if self.store.get_manifest(name) is None:
+            self.pull(name, progress)
+
+
+def _actual(message: str) -> str:
+    # The store's message ends with: got "sha256:<hex>"
+    return message.rsplit('got "', 1)[-1].rstrip('"')

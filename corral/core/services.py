@@ -1,0 +1,58 @@
+"""The server's long-lived objects (config, store, plugins), built once and shared by the API."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from corral.core.catalog import Catalog
+from corral.core.config import Config
+from corral.core.engine import HostInfo
+from corral.core.store import Store
+from corral.plugins.manager import Plugins, build_plugins
+
+__all__ = ["Services", "detect_host"]
+
+log = logging.getLogger("corral")
+
+
+def detect_host() -> HostInfo:
+    """Describe this machine for backend probes (CPU count, memory; accelerators come from backends)."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        memory = 0
+    return HostInfo(cpu_count=os.cpu_count() or 1, memory_bytes=memory)
+
+
+@dataclass
+class Services:
+    """Everything a request handler may need. ``start``/``stop`` run at server startup/shutdown."""
+
+    config: Config
+    store: Store
+    plugins: Plugins
+    host: HostInfo = field(default_factory=detect_host)
+    catalog: Catalog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.catalog = Catalog(self.store, self.plugins.sources, noprune=self.config.noprune)
+
+    def start(self) -> None:
+        """Prepare the store (create folders; prune unreferenced blobs unless NOPRUNE)."""
+        self.store.ensure_dirs()
+        if not self.config.noprune:
+            removed = self.store.prune_unreferenced()
+            if removed:
+                log.info("removed %d unused blobs", removed)
+
+    def stop(self) -> None:
+        """Release loaded models and other resources."""
+
+
+def build_services(config: Config, *, plugins: Plugins | None = None) -> Services:
+    """Create the services for ``config``; plugins default to built-ins plus installed entry points."""
+    if plugins is None:
+        plugins = build_plugins()
+    return Services(config=config, store=Store(config.models), plugins=plugins)

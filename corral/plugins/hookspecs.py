@@ -1,0 +1,82 @@
+"""corral's plugin API: every hook a plugin can implement, in one module.
+
+A plugin is a module or object with functions decorated with :data:`corral.plugins.hookimpl` and
+named after the hooks below. Ship it in a distribution with an entry point in the ``corral`` group::
+
+    [project.entry-points.corral]
+    my_backend = "my_package.plugin"
+
+corral finds it at startup with ``load_setuptools_entrypoints("corral")``. The built-in backends and
+model sources are registered through the same group and the same hooks, so anything they do a
+third-party plugin can do too.
+
+Hooks take their arguments by keyword; a hook implementation may accept only the arguments it
+needs, so new arguments can be added later without breaking existing plugins.
+
+Hooks are grouped by phase:
+
+* **Startup** — :func:`corral_register_backends`, :func:`corral_register_model_sources`: called once
+  when the plugin manager is built, to collect engines and model sources.
+* **Runtime** — :func:`corral_on_event`: called for each request and model lifecycle event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from corral.core.engine import Backend
+from corral.core.events import Event
+from corral.core.sources import ModelSource
+from corral.plugins import hookspec
+
+__all__ = ["corral_on_event", "corral_register_backends", "corral_register_model_sources"]
+
+
+# --- startup ------------------------------------------------------------------------------------
+
+
+@hookspec
+def corral_register_backends(register: Callable[[Backend], None]) -> None:
+    """Contribute inference backends.
+
+    :param register: call it once per :class:`~corral.core.engine.Backend` this plugin provides.
+        corral owns the collection: a second backend with a name already taken is refused with a
+        warning, so a plugin cannot silently replace a built-in one.
+
+    Called once, when the server builds its plugin manager. Do not load models here; a backend's
+    ``probe`` and ``load`` are called later, per model.
+
+    Example::
+
+        @hookimpl
+        def corral_register_backends(register):
+            register(MyBackend())
+    """
+
+
+@hookspec
+def corral_register_model_sources(register: Callable[[ModelSource], None]) -> None:
+    """Contribute model sources: places ``pull`` looks for models that are not in the store.
+
+    :param register: call it once per :class:`~corral.core.sources.ModelSource`.
+
+    Called once at startup. Sources are consulted by descending ``priority``; the built-in source
+    of models shipped in Python packages has priority 100, the OCI registry source 0.
+    """
+
+
+# --- runtime --------------------------------------------------------------------------------------
+
+
+@hookspec
+def corral_on_event(event: Event) -> None:
+    """Observe a request or model lifecycle event (metrics, logging, tracing).
+
+    :param event: one of the dataclasses in :mod:`corral.core.events`
+        (``RequestStarted``, ``RequestQueued``, ``FirstToken``, ``RequestFinished``, ``ModelLoaded``,
+        ``ModelUnloaded``).
+
+    Called synchronously on the thread that produced the event, possibly the event loop: keep it
+    fast and never block. An exception raised here is logged and otherwise ignored; it never fails
+    the request.
+    """

@@ -1,0 +1,85 @@
+"""The plugin manager: loads built-in and entry-point plugins, collects backends and sources."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable, Sequence
+from types import ModuleType
+
+import pluggy
+
+from corral.core.engine import Backend
+from corral.core.events import Event
+from corral.core.sources import ModelSource
+from corral.plugins import PROJECT_NAME, hookspecs
+
+__all__ = ["BUILTIN_PLUGINS", "Plugins", "build_plugins"]
+
+log = logging.getLogger("corral.plugins")
+
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "corral.backends.llamacpp.plugin",
+    "corral.plugins.package_source",
+)
+"""Modules registered on every start; they use the same hooks a third-party plugin does."""
+
+
+class Plugins:
+    """A typed facade over pluggy's hook caller, so core call sites are type-checked."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.backends: dict[str, Backend] = {}
+        self.sources: list[ModelSource] = []
+        self._collect()
+
+    def _collect(self) -> None:
+        def add_backend(backend: Backend) -> None:
+            if backend.name in self.backends:
+                log.warning("backend %r registered twice; keeping the first", backend.name)
+                return
+            self.backends[backend.name] = backend
+
+        def add_source(source: ModelSource) -> None:
+            self.sources.append(source)
+
+        self.pm.hook.corral_register_backends(register=add_backend)
+        self.pm.hook.corral_register_model_sources(register=add_source)
+        self.sources.sort(key=lambda s: -s.priority)
+
+    def emit(self, event: Event) -> None:
+        """Deliver an event to every observer; an observer's failure is logged, never raised."""
+        for impl in self.pm.hook.corral_on_event.get_hookimpls():
+            try:
+                impl.function(event=event)
+            except Exception:
+                log.exception("plugin %s failed on %s", impl.plugin_name, type(event).__name__)
+
+    @property
+    def plugin_names(self) -> list[str]:
+        return sorted(name for name, _ in self.pm.list_name_plugin() if name)
+
+
+def build_plugins(
+    *,
+    builtins: Sequence[str] = BUILTIN_PLUGINS,
+    entry_points: bool = True,
+    extra: Iterable[object] = (),
+) -> Plugins:
+    """Create the plugin manager: built-ins first, then the ``corral`` entry-point group, then ``extra``.
+
+    ``extra`` lets tests inject plugin objects (e.g. a fault-injecting backend).
+    A misspelled hook implementation fails here (``check_pending``), not silently later.
+    """
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for name in builtins:
+        module: ModuleType = importlib.import_module(name)
+        pm.register(module, name=name)
+    if entry_points:
+        pm.load_setuptools_entrypoints(PROJECT_NAME)
+    for plugin in extra:
+        pm.register(plugin)
+    pm.check_pending()
+    return Plugins(pm)
