@@ -1,0 +1,1 @@
+"""The ``corral`` command line: a pure HTTP client of the server, plus ``serve``."""
