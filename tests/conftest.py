@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,25 +34,50 @@ class LiveServer:
     client: httpx.Client
 
 
+class _Servers:
+    """Starts real servers (uvicorn threads) and stops them all at teardown."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.running: list[tuple[uvicorn.Server, threading.Thread, httpx.Client]] = []
+
+    def start(self, models: Path | None = None, **overrides: Any) -> LiveServer:
+        port = free_port()
+        models = models or self.tmp_path / "models"
+        config = load_config({}, host=HostURL("http", "127.0.0.1", port), models=models, **overrides)
+        services = build_services(config, plugins=build_plugins(entry_points=False))
+        app = create_app(services)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        base = f"http://127.0.0.1:{port}"
+        client = httpx.Client(base_url=base, timeout=120)
+        self.running.append((server, thread, client))
+        return LiveServer(base, config.models, services, client)
+
+    def stop_all(self) -> None:
+        for server, thread, client in self.running:
+            client.close()
+            server.should_exit = True
+            thread.join(timeout=30)
+
+
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+def servers(tmp_path: Path) -> Iterator[_Servers]:
+    """A factory of live servers: ``servers.start(max_queue=1, ...)`` (config overrides)."""
+    factory = _Servers(tmp_path)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture
+def live_server(servers: _Servers) -> LiveServer:
     """corral serving on 127.0.0.1:<free port> with an empty store in tmp_path; stops after the test."""
-    port = free_port()
-    config = load_config({}, host=HostURL("http", "127.0.0.1", port), models=tmp_path / "models")
-    services = build_services(config, plugins=build_plugins(entry_points=False))
-    app = create_app(services)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=60) as client:
-        yield LiveServer(base, config.models, services, client)
-    server.should_exit = True
-    thread.join(timeout=15)
+    return servers.start()

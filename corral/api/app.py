@@ -13,6 +13,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from corral import __version__
 from corral.api.errors import EXCEPTION_HANDLERS
 from corral.api.hosts import HostCheckMiddleware, cors_config
+from corral.api.ollama import inference as ollama_inference
 from corral.api.ollama import routes as ollama_routes
 from corral.core.services import Services
 
@@ -24,13 +25,13 @@ log = logging.getLogger("corral.api")
 def create_app(services: Services) -> Litestar:
     """Build the ASGI app serving the Ollama API (and, as they land, the OpenAI API) over ``services``."""
     cfg = services.config
-    ollama = Router(path="/", route_handlers=ollama_routes.HANDLERS)
+    ollama = Router(path="/", route_handlers=[*ollama_routes.HANDLERS, *ollama_inference.HANDLERS])
 
     async def on_startup() -> None:
         services.start()
 
     async def on_shutdown() -> None:
-        services.stop()
+        await services.stop()
 
     def provide_services() -> Services:
         return services

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from corral.core.durations import parse_keep_alive
 
@@ -102,10 +101,7 @@ def _clean(value: str) -> str:
 
 def _parse_bool(value: str) -> bool:
     # Ollama: a value that does not parse as a bool counts as true.
-    v = value.lower()
-    if v in ("0", "f", "false"):
-        return False
-    return True
+    return value.lower() not in ("0", "f", "false")
 
 
 def _parse_duration(value: str) -> int:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from corral.core.catalog import Catalog
 from corral.core.config import Config
 from corral.core.engine import HostInfo
+from corral.core.inference import Inference
+from corral.core.scheduler import Scheduler
 from corral.core.store import Store
 from corral.plugins.manager import Plugins, build_plugins
 
@@ -35,9 +37,13 @@ class Services:
     plugins: Plugins
     host: HostInfo = field(default_factory=detect_host)
     catalog: Catalog = field(init=False)
+    scheduler: Scheduler = field(init=False)
+    inference: Inference = field(init=False)
 
     def __post_init__(self) -> None:
         self.catalog = Catalog(self.store, self.plugins.sources, noprune=self.config.noprune)
+        self.scheduler = Scheduler(self.config, self.plugins.backends, self.host, emit=self.plugins.emit)
+        self.inference = Inference(self.config, self.store, self.scheduler)
 
     def start(self) -> None:
         """Prepare the store (create folders; prune unreferenced blobs unless NOPRUNE)."""
@@ -47,8 +53,9 @@ class Services:
             if removed:
                 log.info("removed %d unused blobs", removed)
 
-    def stop(self) -> None:
-        """Release loaded models and other resources."""
+    async def stop(self) -> None:
+        """Unload every model."""
+        await self.scheduler.shutdown()
 
 
 def build_services(config: Config, *, plugins: Plugins | None = None) -> Services:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 __all__ = ["rfc3339_local", "rfc3339_utc_now"]
 
@@ -12,7 +12,7 @@ def _format(dt: datetime, nanos: int) -> str:
     base = dt.strftime("%Y-%m-%dT%H:%M:%S")
     frac = f"{nanos:09d}".rstrip("0")
     frac = "." + frac if frac else ""
-    if dt.utcoffset() == timezone.utc.utcoffset(None) and dt.tzinfo is timezone.utc:
+    if dt.utcoffset() == UTC.utcoffset(None) and dt.tzinfo is UTC:
         return base + frac + "Z"
     offset = dt.strftime("%z")
     offset = "Z" if offset in ("+0000", "") else offset[:3] + ":" + offset[3:]
@@ -29,4 +29,4 @@ def rfc3339_utc_now() -> str:
     """Now, in UTC with a ``Z`` suffix and nanoseconds (``created_at``)."""
     ns = time.time_ns()
     seconds, nanos = divmod(ns, 1_000_000_000)
-    return _format(datetime.fromtimestamp(seconds, tz=timezone.utc), nanos)
+    return _format(datetime.fromtimestamp(seconds, tz=UTC), nanos)

@@ -1,0 +1,138 @@
+"""Wire types of /api/generate and /api/chat, and their translation into core inputs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import msgspec
+
+from corral.core.durations import parse_keep_alive
+from corral.core.errors import BadRequest
+from corral.core.inference import ChatInput, GenerateInput
+from corral.core.templates import Message, Tool
+
+__all__ = ["ChatRequest", "GenerateRequest", "chat_input", "generate_input"]
+
+
+class GenerateRequest(msgspec.Struct, kw_only=True):
+    model: str = ""
+    prompt: str = ""
+    suffix: str = ""
+    system: str = ""
+    template: str = ""
+    context: list[int] | None = None
+    stream: bool | None = None
+    raw: bool = False
+    format: Any = None
+    keep_alive: Any = msgspec.UNSET
+    images: list[str] | None = None
+    options: dict[str, Any] | None = None
+    think: Any = None
+    truncate: bool | None = None
+    shift: bool | None = None
+    logprobs: bool = False
+    top_logprobs: int = 0
+    debug_render_only: bool = msgspec.field(default=False, name="_debug_render_only")
+
+
+class ChatRequest(msgspec.Struct, kw_only=True):
+    model: str = ""
+    messages: list[dict[str, Any]] | None = None
+    stream: bool | None = None
+    format: Any = None
+    keep_alive: Any = msgspec.UNSET
+    tools: list[dict[str, Any]] | None = None
+    options: dict[str, Any] | None = None
+    think: Any = None
+    truncate: bool | None = None
+    shift: bool | None = None
+    logprobs: bool = False
+    top_logprobs: int = 0
+    debug_render_only: bool = msgspec.field(default=False, name="_debug_render_only")
+
+
+def _think(value: Any) -> bool | str | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value
+    raise BadRequest('think must be a boolean or string ("high", "medium", "low", "max", true, or false)')
+
+
+def _keep_alive(value: Any) -> int | None:
+    return None if value is msgspec.UNSET else parse_keep_alive(value)
+
+
+def _images(values: list[str] | None) -> list[bytes]:
+    out = []
+    for v in values or []:
+        try:
+            out.append(base64.b64decode(v, validate=True))
+        except (binascii.Error, ValueError):
+            raise BadRequest("illegal base64 data in images") from None
+    return out
+
+
+def _options(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    return value
+
+
+def generate_input(req: GenerateRequest) -> GenerateInput:
+    """Translate a decoded ``/api/generate`` body."""
+    return GenerateInput(
+        model=req.model,
+        prompt=req.prompt,
+        suffix=req.suffix,
+        system=req.system or None,
+        template=req.template or None,
+        context=req.context,
+        raw=req.raw,
+        images=_images(req.images),
+        format=req.format,
+        options=_options(req.options),
+        keep_alive_ns=_keep_alive(req.keep_alive),
+        think=_think(req.think),
+        logprobs=req.logprobs,
+        top_logprobs=req.top_logprobs,
+        truncate=req.truncate is not False,
+        debug_render_only=req.debug_render_only,
+    )
+
+
+def _message(raw: dict[str, Any]) -> Message:
+    if not isinstance(raw.get("content", ""), str):
+        raise BadRequest(
+            "json: cannot unmarshal array into Go struct field Message.messages.content of type string"
+        )
+    data = dict(raw)
+    data["role"] = str(data.get("role", "")).lower()
+    images = data.get("images")
+    if images:
+        data["images"] = _images(images)
+    try:
+        return Message.from_json(data)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise BadRequest(f"invalid message: {exc}") from None
+
+
+def chat_input(req: ChatRequest) -> ChatInput:
+    """Translate a decoded ``/api/chat`` body."""
+    try:
+        tools = [Tool.from_json(t) for t in req.tools or []]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise BadRequest(f"invalid tool: {exc}") from None
+    return ChatInput(
+        model=req.model,
+        messages=[_message(m) for m in req.messages or []],
+        tools=tools,
+        format=req.format,
+        options=_options(req.options),
+        keep_alive_ns=_keep_alive(req.keep_alive),
+        think=_think(req.think),
+        logprobs=req.logprobs,
+        top_logprobs=req.top_logprobs,
+        truncate=req.truncate is not False,
+        debug_render_only=req.debug_render_only,
+    )

@@ -1,0 +1,93 @@
+"""Which backend runs a model: every backend probes it; an override or the best fit wins."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from corral.core.engine import Backend, Fit, HostInfo, ModelSpec
+from corral.core.errors import CorralError
+from corral.core.gguf import read_gguf
+from corral.core.store import LocalModel
+
+__all__ = ["Choice", "choose_backend", "model_spec"]
+
+log = logging.getLogger("corral.scheduler")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The backend picked for a model and the reason an operator reads in /api/show and /api/ps."""
+
+    backend: Backend
+    fit: Fit
+    reason: str
+
+
+def model_spec(local: LocalModel) -> ModelSpec:
+    """Describe a stored model for probes (GGUF metadata without the large arrays)."""
+    if local.model_path is None:
+        raise CorralError(f"model '{local.name.display_shortest()}' has no model weights", 500)
+    info = read_gguf(Path(local.model_path), keep_arrays=False)
+    digest = next(
+        (layer.digest for layer in local.manifest.layers if layer.media_type.endswith(".model")), ""
+    )
+    return ModelSpec(
+        name=local.name.display_full(),
+        model_path=Path(local.model_path),
+        digest=digest,
+        architecture=info.architecture,
+        metadata={k: v for k, v in info.metadata.items() if not isinstance(v, list) or len(v) <= 64},
+        tensor_types=info.tensor_type_names,
+        adapters=tuple(Path(p) for p in local.adapters),
+        projector=Path(local.projector) if local.projector is not None else None,
+        parameters=dict(local.params),
+    )
+
+
+def choose_backend(
+    spec: ModelSpec, host: HostInfo, backends: Mapping[str, Backend], override: str | None
+) -> Choice:
+    """Pick the backend for ``spec``.
+
+    ``override`` (the model's ``PARAMETER backend`` or ``CORRAL_BACKEND``) must name an installed
+    backend whose probe accepts the model. Otherwise the highest probe score wins; ties go to the
+    backend registered first.
+    """
+    if not backends:
+        raise CorralError("no inference backend is installed: pip install 'corral[llamacpp]'", 500)
+    if override:
+        backend = backends.get(override)
+        if backend is None:
+            raise CorralError(
+                f'backend "{override}" is not installed (installed: {", ".join(sorted(backends))})', 500
+            )
+        fit = backend.probe(spec, host)
+        if fit is None:
+            raise CorralError(f'backend "{override}" cannot run model {spec.name} ({spec.architecture})', 500)
+        return Choice(backend, fit, f"{fit.reason} (chosen by override)")
+    fits: list[tuple[float, int, Backend, Fit]] = []
+    refusals: list[str] = []
+    for order, backend in enumerate(backends.values()):
+        try:
+            fit = backend.probe(spec, host)
+        except Exception as exc:  # a plugin's bug must not take the model down with it
+            log.warning("backend %s probe failed: %s", backend.name, exc)
+            fit = None
+        if fit is None:
+            refusals.append(backend.name)
+        else:
+            fits.append((fit.score, -order, backend, fit))
+    if not fits:
+        raise CorralError(
+            f"no installed backend can run model {spec.name} (architecture {spec.architecture}; "
+            f"tried {', '.join(refusals)})",
+            500,
+        )
+    fits.sort(key=lambda f: (f[0], f[1]), reverse=True)
+    _, _, backend, fit = fits[0]
+    others = [f"{b.name} {s:g}" for s, _, b, _ in fits[1:]]
+    reason = fit.reason + (f" (best fit; also possible: {', '.join(others)})" if others else "")
+    return Choice(backend, fit, reason)

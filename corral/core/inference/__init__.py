@@ -1,0 +1,6 @@
+"""Generate and chat over loaded runners."""
+
+from corral.core.inference.service import Inference
+from corral.core.inference.types import ChatInput, Chunk, GenerateInput, Metrics
+
+__all__ = ["ChatInput", "Chunk", "GenerateInput", "Inference", "Metrics"]

@@ -1,0 +1,122 @@
+"""Checks and translations shared by generate and chat: model lookup, capabilities, format, think."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from corral.core.catalog.describe import capabilities, load_template
+from corral.core.engine import GenerateParams, TokenOut
+from corral.core.errors import BadRequest, ModelNotFound
+from corral.core.gguf import read_gguf
+from corral.core.names import parse_name
+from corral.core.options import ResolvedOptions
+from corral.core.store import LocalModel, Store
+from corral.core.templates import Template
+
+__all__ = [
+    "ModelContext",
+    "format_params",
+    "logprob_entry",
+    "lookup",
+    "require_capabilities",
+    "validate_think",
+    "validate_top_logprobs",
+]
+
+_THINK_LEVELS = ("high", "medium", "low", "max")
+
+
+class ModelContext:
+    """A resolved model with its parsed template and capabilities."""
+
+    def __init__(self, local: LocalModel, requested: str) -> None:
+        self.local = local
+        self.requested = requested
+        self.template: Template | None = load_template(local)
+        info = read_gguf(local.model_path, keep_arrays=False) if local.model_path is not None else None
+        self.capabilities = capabilities(info, self.template, local.projector is not None)
+
+    @property
+    def full_name(self) -> str:
+        return self.local.name.display_full()
+
+
+def lookup(store: Store, name: str, *, empty_status: int) -> ModelContext:
+    """Resolve ``name`` with Ollama's errors: empty → ``empty_status``; invalid → 400; missing → 404."""
+    if not name:
+        if empty_status == 404:
+            raise ModelNotFound("model '' not found")
+        raise BadRequest("model is required")
+    parsed = parse_name(name)
+    if not parsed.is_valid():
+        raise BadRequest("invalid model name")
+    try:
+        local = store.resolve(parsed)
+    except ModelNotFound:
+        raise ModelNotFound(f"model '{name}' not found") from None
+    return ModelContext(local, name)
+
+
+def require_capabilities(model: ModelContext, needed: list[str]) -> None:
+    """400 ``<fq-name> does not support X`` for each missing capability (joined with newlines)."""
+    missing = [c for c in needed if c not in model.capabilities]
+    if missing:
+        raise BadRequest("\n".join(f"{model.full_name} does not support {c}" for c in missing))
+
+
+def validate_think(model: ModelContext, think: bool | str | None) -> None:
+    """Ollama's think checks: valid values, and truthy think only on thinking-capable models."""
+    if isinstance(think, str) and think not in _THINK_LEVELS:
+        raise BadRequest(
+            f'invalid think value: "{think}" (must be "high", "medium", "low", "max", true, or false)'
+        )
+    if think and "thinking" not in model.capabilities:
+        raise BadRequest(f'"{model.requested}" does not support thinking')
+
+
+def validate_top_logprobs(top: int) -> None:
+    """``top_logprobs`` must lie in 0..20."""
+    if not 0 <= top <= 20:
+        raise BadRequest("top_logprobs must be between 0 and 20")
+
+
+def format_params(fmt: Any) -> tuple[bool, Mapping[str, Any] | None]:
+    """``format`` → (json mode, JSON schema). ``""``/null mean none; anything else is refused."""
+    if fmt is None or fmt == "":
+        return False, None
+    if fmt == "json":
+        return True, None
+    if isinstance(fmt, dict):
+        return False, fmt
+    raise BadRequest(f'invalid format: {fmt!r}; expected "json" or a valid JSON Schema object')
+
+
+def generate_params(
+    prompt_tokens: list[int], opts: ResolvedOptions, fmt: Any, logprobs: bool, top_logprobs: int
+) -> GenerateParams:
+    """The runner's view of one generation."""
+    json_mode, schema = format_params(fmt)
+    return GenerateParams(
+        prompt_tokens=prompt_tokens,
+        sampling=opts.sampling,
+        num_predict=opts.num_predict,
+        num_keep=opts.num_keep,
+        json_mode=json_mode,
+        json_schema=schema,
+        logprobs=logprobs or top_logprobs > 0,
+        top_logprobs=top_logprobs,
+    )
+
+
+def logprob_entry(token: TokenOut) -> dict[str, Any] | None:
+    """Ollama's ``logprobs`` item for one token."""
+    if token.logprob is None:
+        return None
+    lp = token.logprob
+    entry: dict[str, Any] = {"token": lp.token, "logprob": lp.logprob, "bytes": list(lp.bytes)}
+    if token.top_logprobs:
+        entry["top_logprobs"] = [
+            {"token": t.token, "logprob": t.logprob, "bytes": list(t.bytes)} for t in token.top_logprobs
+        ]
+    return entry

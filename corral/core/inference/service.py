@@ -1,0 +1,273 @@
+"""Generate and chat: resolve the model, render the prompt, lease a runner, stream assembled chunks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from corral.core.assemble import StopMatcher, ThinkingParser, ToolCallParser, Utf8Joiner, thinking_tags
+from corral.core.config import Config
+from corral.core.engine import GenerateParams
+from corral.core.errors import BadRequest
+from corral.core.inference.prepare import (
+    ModelContext,
+    generate_params,
+    logprob_entry,
+    lookup,
+    require_capabilities,
+    validate_think,
+    validate_top_logprobs,
+)
+from corral.core.inference.tokens import stream_tokens
+from corral.core.inference.types import ChatInput, Chunk, GenerateInput, Metrics
+from corral.core.options import ResolvedOptions, resolve_options
+from corral.core.scheduler import Lease, Scheduler
+from corral.core.store import Store
+from corral.core.templates import Message, Template, build_chat_prompt, build_generate_prompt
+
+__all__ = ["Inference"]
+
+
+class Inference:
+    """The generate/chat use cases over the store and the scheduler."""
+
+    def __init__(self, config: Config, store: Store, scheduler: Scheduler) -> None:
+        self.config = config
+        self.store = store
+        self.scheduler = scheduler
+
+    # --- shared ----------------------------------------------------------------------------
+
+    def _options(self, model: ModelContext, options: dict[str, Any] | None) -> ResolvedOptions:
+        return resolve_options(model.local.params, options, default_num_ctx=self.config.context_length)
+
+    def _keep_alive(self, value: int | None) -> int:
+        return self.config.keep_alive_ns if value is None else value
+
+    async def _load_or_unload(self, model: ModelContext, opts: ResolvedOptions, keep_alive: int) -> str:
+        if keep_alive == 0:
+            await self.scheduler.touch(model.local, 0)
+            return "unload"
+        async with self.scheduler.lease(model.local, opts.load, opts.load_key(), keep_alive, opts.backend):
+            pass
+        return "load"
+
+    # --- generate --------------------------------------------------------------------------
+
+    async def generate(self, inp: GenerateInput) -> AsyncIterator[Chunk]:
+        """Stream the chunks of one ``/api/generate`` request (errors before the first chunk raise)."""
+        start = time.perf_counter_ns()
+        if inp.raw and (inp.template or inp.system or inp.context):
+            raise BadRequest("raw mode does not support template, system, or context")
+        validate_top_logprobs(inp.top_logprobs)
+        model = lookup(self.store, inp.model, empty_status=404)
+        if "completion" not in model.capabilities:
+            raise BadRequest(f'"{inp.model}" does not support generate')
+        validate_think(model, inp.think)
+        needed = (["insert"] if inp.suffix else []) + (["vision"] if inp.images else [])
+        require_capabilities(model, needed)
+        opts = self._options(model, inp.options)
+        keep_alive = self._keep_alive(inp.keep_alive_ns)
+        request_template = Template.parse(inp.template) if inp.template else None
+        if not inp.prompt and not inp.suffix and not inp.debug_render_only:
+            reason = await self._load_or_unload(model, opts, keep_alive)
+            yield Chunk(done=True, done_reason=reason)
+            return
+
+        def render(context_text: str | None) -> str:
+            return build_generate_prompt(
+                request_template or model.template,
+                inp.prompt,
+                system=inp.system or "",
+                model_system=model.local.system or "",
+                model_messages=_messages(model),
+                suffix=inp.suffix,
+                images=inp.images,
+                raw=inp.raw,
+                context=context_text,
+                think=inp.think,
+            )
+
+        if inp.debug_render_only and not inp.context:
+            yield Chunk(
+                done=True, debug_info={"rendered_template": render(None), "image_count": len(inp.images)}
+            )
+            return
+        async with self.scheduler.lease(
+            model.local, opts.load, opts.load_key(), keep_alive, opts.backend
+        ) as lease:
+            runner = lease.runner
+            context_text = runner.detokenize(inp.context).decode("utf-8", "replace") if inp.context else None
+            prompt = render(context_text)
+            if inp.debug_render_only:
+                yield Chunk(
+                    done=True, debug_info={"rendered_template": prompt, "image_count": len(inp.images)}
+                )
+                return
+            tokens = self._fit(runner.tokenize(prompt), runner.context_length, opts, inp.truncate)
+            params = generate_params(tokens, opts, inp.format, inp.logprobs, inp.top_logprobs)
+            tags = (
+                thinking_tags(request_template or model.template)
+                if "thinking" in model.capabilities
+                else None
+            )
+            think = tags is not None and inp.think is not False
+            async for chunk in self._run(
+                lease, params, opts, start, tags if think else None, None, keep_context=not inp.raw
+            ):
+                yield chunk
+
+    # --- chat ------------------------------------------------------------------------------
+
+    async def chat(self, inp: ChatInput) -> AsyncIterator[Chunk]:
+        """Stream the chunks of one ``/api/chat`` request (errors before the first chunk raise)."""
+        start = time.perf_counter_ns()
+        validate_top_logprobs(inp.top_logprobs)
+        model = lookup(self.store, inp.model, empty_status=400)
+        if "completion" not in model.capabilities:
+            raise BadRequest(f'"{inp.model}" does not support chat')
+        validate_think(model, inp.think)
+        needed = (["tools"] if inp.tools else []) + (
+            ["vision"] if any(m.images for m in inp.messages) else []
+        )
+        require_capabilities(model, needed)
+        opts = self._options(model, inp.options)
+        keep_alive = self._keep_alive(inp.keep_alive_ns)
+        template = model.template or Template.parse("{{ .Prompt }}")
+        if not inp.messages:
+            reason = await self._load_or_unload(model, opts, keep_alive)
+            yield Chunk(done=True, done_reason=reason)
+            return
+
+        def render(tokenize: Callable[[str], list[int]] | None, num_ctx: int | None) -> str:
+            return build_chat_prompt(
+                template,
+                inp.messages,
+                tools=inp.tools or None,
+                think=inp.think,
+                system=model.local.system or "",
+                model_messages=_messages(model),
+                num_ctx=num_ctx,
+                tokenize=tokenize,
+                truncate=inp.truncate,
+                has_projector=model.local.projector is not None,
+            ).prompt
+
+        if inp.debug_render_only:
+            yield Chunk(done=True, debug_info={"rendered_template": render(None, None), "image_count": 0})
+            return
+        async with self.scheduler.lease(
+            model.local, opts.load, opts.load_key(), keep_alive, opts.backend
+        ) as lease:
+            runner = lease.runner
+            prompt = render(runner.tokenize, runner.context_length)
+            tokens = self._fit(runner.tokenize(prompt), runner.context_length, opts, inp.truncate)
+            params = generate_params(tokens, opts, inp.format, inp.logprobs, inp.top_logprobs)
+            tags = thinking_tags(template) if "thinking" in model.capabilities else None
+            think = tags is not None and inp.think is not False
+            tools = ToolCallParser(template, inp.tools) if inp.tools else None
+            async for chunk in self._run(
+                lease, params, opts, start, tags if think else None, tools, keep_context=False
+            ):
+                yield chunk
+
+    # --- the token loop --------------------------------------------------------------------
+
+    @staticmethod
+    def _fit(tokens: list[int], n_ctx: int, opts: ResolvedOptions, truncate: bool) -> list[int]:
+        if len(tokens) < n_ctx:
+            return tokens
+        if not truncate:
+            raise BadRequest("the input length exceeds the context length")
+        keep = max(0, min(opts.num_keep, n_ctx // 2))
+        # Keep the first num_keep tokens and the most recent ones, leaving room to generate.
+        tail = max(1, n_ctx - keep - max(1, n_ctx // 4))
+        return tokens[:keep] + tokens[-tail:]
+
+    async def _run(
+        self,
+        lease: Lease,
+        params: GenerateParams,
+        opts: ResolvedOptions,
+        start: int,
+        think_tags: tuple[str, str] | None,
+        tools: ToolCallParser | None,
+        *,
+        keep_context: bool,
+    ) -> AsyncIterator[Chunk]:
+        cancel = threading.Event()
+        joiner = Utf8Joiner()
+        stops = StopMatcher(opts.stop)
+        thinking = ThinkingParser(*think_tags) if think_tags else None
+        generated: list[int] = []
+        eval_start = time.perf_counter_ns()
+        first_token_at: int | None = None
+        done_reason = "length"
+        stop_hit = False
+        n_ctx = lease.runner.context_length
+        async for token in stream_tokens(lease.runner, params, cancel):
+            if first_token_at is None:
+                first_token_at = time.perf_counter_ns()
+            if token.eog:
+                done_reason = "stop"
+                break
+            generated.append(token.id)
+            text, stop_hit = stops.push(joiner.push(token.piece))
+            chunk = _split(text, thinking, tools)
+            entry = logprob_entry(token)
+            if entry is not None:
+                chunk.logprobs.append(entry)
+            if chunk.content or chunk.thinking or chunk.tool_calls or chunk.logprobs:
+                yield chunk
+            if stop_hit:
+                done_reason = "stop"
+                break
+            if params.num_predict >= 0 and len(generated) >= params.num_predict:
+                break
+            if len(params.prompt_tokens) + len(generated) >= n_ctx:
+                break
+        # Whatever the matchers still hold is real output unless a stop string cut it off.
+        tail = "" if stop_hit else stops.push(joiner.flush())[0] + stops.flush()
+        chunk = _split(tail, thinking, tools, final=True)
+        if chunk.content or chunk.thinking or chunk.tool_calls:
+            yield chunk
+        end = time.perf_counter_ns()
+        first = first_token_at or end
+        metrics = Metrics(
+            total_duration=end - start,
+            load_duration=lease.load_duration_ns,
+            prompt_eval_count=len(params.prompt_tokens),
+            prompt_eval_duration=max(0, first - eval_start),
+            eval_count=len(generated),
+            eval_duration=max(0, end - first),
+        )
+        context = list(params.prompt_tokens) + generated if keep_context else None
+        yield Chunk(done=True, done_reason=done_reason, metrics=metrics, context=context)
+
+
+def _messages(model: ModelContext) -> list[Message]:
+    return [Message(role=m.get("role", ""), content=m.get("content", "")) for m in model.local.messages]
+
+
+def _split(
+    text: str, thinking: ThinkingParser | None, tools: ToolCallParser | None, *, final: bool = False
+) -> Chunk:
+    """Route generated text through the thinking and tool-call parsers."""
+    chunk = Chunk()
+    content = text
+    if thinking is not None:
+        th, content = thinking.push(text)
+        if final:
+            th2, c2 = thinking.flush()
+            th, content = th + th2, content + c2
+        chunk.thinking = th
+    if tools is not None:
+        content, calls = tools.push(content)
+        if final:
+            c2, calls2 = tools.flush()
+            content, calls = content + c2, calls + calls2
+        chunk.tool_calls = calls
+    chunk.content = content
+    return chunk

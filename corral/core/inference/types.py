@@ -1,0 +1,76 @@
+"""Internal generate/chat requests and the chunks the core streams back (no wire format here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from corral.core.templates import Message, Tool, ToolCall
+
+__all__ = ["ChatInput", "Chunk", "GenerateInput", "Metrics"]
+
+
+@dataclass
+class GenerateInput:
+    """``/api/generate`` (or ``/v1/completions``) after decoding."""
+
+    model: str
+    prompt: str = ""
+    suffix: str = ""
+    system: str | None = None
+    template: str | None = None
+    context: list[int] | None = None
+    raw: bool = False
+    images: list[bytes] = field(default_factory=list)
+    format: Any = None
+    options: dict[str, Any] | None = None
+    keep_alive_ns: int | None = None
+    think: bool | str | None = None
+    logprobs: bool = False
+    top_logprobs: int = 0
+    truncate: bool = True
+    debug_render_only: bool = False
+
+
+@dataclass
+class ChatInput:
+    """``/api/chat`` (or ``/v1/chat/completions``) after decoding."""
+
+    model: str
+    messages: list[Message] = field(default_factory=list)
+    tools: list[Tool] = field(default_factory=list)
+    format: Any = None
+    options: dict[str, Any] | None = None
+    keep_alive_ns: int | None = None
+    think: bool | str | None = None
+    logprobs: bool = False
+    top_logprobs: int = 0
+    truncate: bool = True
+    debug_render_only: bool = False
+
+
+@dataclass
+class Metrics:
+    """Durations in nanoseconds and token counts, as Ollama reports them on the final chunk."""
+
+    total_duration: int = 0
+    load_duration: int = 0
+    prompt_eval_count: int = 0
+    prompt_eval_duration: int = 0
+    eval_count: int = 0
+    eval_duration: int = 0
+
+
+@dataclass
+class Chunk:
+    """One piece of a response. The last one has ``done=True``, a ``done_reason`` and metrics."""
+
+    content: str = ""
+    thinking: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    logprobs: list[dict[str, Any]] = field(default_factory=list)
+    done: bool = False
+    done_reason: str | None = None
+    metrics: Metrics | None = None
+    context: list[int] | None = None
+    debug_info: dict[str, Any] | None = None

@@ -1,0 +1,270 @@
+"""Loaded runners: load on first use, share, queue, expire (keep_alive), evict (LRU), unload.
+
+All bookkeeping happens on the event loop under one asyncio lock; loading and closing run in
+worker threads. A request holds a :class:`Lease` while it uses a runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio import to_thread
+
+from corral.core.backend_choice import Choice, choose_backend, model_spec
+from corral.core.config import Config
+from corral.core.durations import FOREVER_NS
+from corral.core.engine import Backend, HostInfo, LoadParams, ModelSpec, Runner
+from corral.core.errors import QueueFull
+from corral.core.events import Event, ModelLoaded, ModelUnloaded
+from corral.core.store import LocalModel
+
+__all__ = ["Lease", "Loaded", "Scheduler"]
+
+log = logging.getLogger("corral.scheduler")
+
+
+@dataclass
+class Loaded:
+    """One loaded model."""
+
+    key: str
+    """The model blob digest plus adapters: two names of one model share a runner."""
+    local: LocalModel
+    spec: ModelSpec
+    choice: Choice
+    runner: Runner
+    load_key: tuple[Any, ...]
+    load_params: LoadParams
+    slots: asyncio.Semaphore
+    load_duration_ns: int
+    active: int = 0
+    keep_alive_ns: int = 0
+    expires_at_ns: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+    closing: bool = False
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Lease:
+    """A request's hold on a runner; ``load_duration_ns`` is 0 when the model was already loaded."""
+
+    loaded: Loaded
+    load_duration_ns: int
+
+    @property
+    def runner(self) -> Runner:
+        return self.loaded.runner
+
+
+class Scheduler:
+    """Owns every loaded runner. ``emit`` receives lifecycle events for observers."""
+
+    def __init__(
+        self,
+        config: Config,
+        backends: dict[str, Backend],
+        host: HostInfo,
+        emit: Callable[[Event], None] = lambda e: None,
+    ) -> None:
+        self.config = config
+        self.backends = backends
+        self.host = host
+        self.emit = emit
+        self.loaded: dict[str, Loaded] = {}
+        self._lock = asyncio.Lock()
+        self._changed = asyncio.Condition(self._lock)
+        self._pending = 0
+        self._expiry_task: asyncio.Task[None] | None = None
+
+    # --- leases ----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def lease(
+        self,
+        local: LocalModel,
+        load: LoadParams,
+        load_key: tuple[Any, ...],
+        keep_alive_ns: int,
+        backend_override: str | None,
+    ) -> AsyncIterator[Lease]:
+        """Hold a runner for ``local`` loaded with ``load``; wait in the bounded queue if needed.
+
+        Raises :class:`QueueFull` (503) when ``MAX_QUEUE`` requests already wait. Leaving the
+        block releases the runner and starts its keep-alive timer (0 unloads it at once).
+        Cancelling the awaiting task (a client that went away) frees its place immediately.
+        """
+        if self._pending >= self.config.max_queue:
+            raise QueueFull()
+        self._pending += 1
+        try:
+            loaded, load_ns = await self._acquire(local, load, load_key, backend_override)
+            try:
+                await loaded.slots.acquire()
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await self._release(loaded, keep_alive_ns)
+                raise
+        finally:
+            self._pending -= 1
+        try:
+            yield Lease(loaded, load_ns)
+        finally:
+            loaded.slots.release()
+            with anyio.CancelScope(shield=True):
+                await self._release(loaded, keep_alive_ns)
+
+    async def _acquire(
+        self, local: LocalModel, load: LoadParams, load_key: tuple[Any, ...], override: str | None
+    ) -> tuple[Loaded, int]:
+        key = _model_key(local)
+        async with self._changed:
+            while True:
+                current = self.loaded.get(key)
+                if current is not None and not current.closing:
+                    if current.load_key == load_key:
+                        current.active += 1
+                        current.last_used = time.monotonic()
+                        return current, 0
+                    if current.active == 0:
+                        await self._unload_locked(current, "reload")
+                        continue
+                elif len(self.loaded) < self.config.max_loaded_models:
+                    break
+                else:
+                    victim = self._lru_idle()
+                    if victim is not None:
+                        await self._unload_locked(victim, "evicted")
+                        continue
+                await self._changed.wait()
+            loaded = await self._load_locked(local, key, load, load_key, override)
+            loaded.active += 1
+            return loaded, loaded.load_duration_ns
+
+    def _lru_idle(self) -> Loaded | None:
+        idle = [m for m in self.loaded.values() if m.active == 0 and not m.closing]
+        return min(idle, key=lambda m: m.last_used) if idle else None
+
+    async def _load_locked(
+        self, local: LocalModel, key: str, load: LoadParams, load_key: tuple[Any, ...], override: str | None
+    ) -> Loaded:
+        spec = await to_thread.run_sync(model_spec, local)
+        choice = choose_backend(spec, self.host, self.backends, override or self.config.backend or None)
+        log.info("loading %s with %s: %s", local.name.display_shortest(), choice.backend.name, choice.reason)
+        start = time.perf_counter_ns()
+        runner = await to_thread.run_sync(choice.backend.load, spec, load)
+        took = time.perf_counter_ns() - start
+        parallel = max(1, min(self.config.num_parallel, runner.max_parallel))
+        loaded = Loaded(
+            key=key,
+            local=local,
+            spec=spec,
+            choice=choice,
+            runner=runner,
+            load_key=load_key,
+            load_params=load,
+            slots=asyncio.Semaphore(parallel),
+            load_duration_ns=took,
+        )
+        self.loaded[key] = loaded
+        self.emit(
+            ModelLoaded(local.name.display_shortest(), choice.backend.name, took / 1e9, runner.memory_bytes)
+        )
+        return loaded
+
+    async def _release(self, loaded: Loaded, keep_alive_ns: int) -> None:
+        async with self._changed:
+            loaded.active -= 1
+            loaded.last_used = time.monotonic()
+            loaded.keep_alive_ns = keep_alive_ns
+            loaded.expires_at_ns = _expiry(keep_alive_ns)
+            if loaded.active == 0 and keep_alive_ns == 0 and not loaded.closing:
+                await self._unload_locked(loaded, "unload")
+            self._changed.notify_all()
+        self._ensure_expiry_task()
+
+    # --- unloading -----------------------------------------------------------------------------
+
+    async def _unload_locked(self, loaded: Loaded, reason: str) -> None:
+        loaded.closing = True
+        self.loaded.pop(loaded.key, None)
+        await to_thread.run_sync(loaded.runner.close)
+        self.emit(ModelUnloaded(loaded.local.name.display_shortest(), loaded.choice.backend.name, reason))
+        self._changed.notify_all()
+
+    async def touch(self, local: LocalModel, keep_alive_ns: int) -> bool:
+        """Set a loaded model's keep-alive (an empty prompt with keep_alive); True if it was loaded."""
+        async with self._changed:
+            loaded = self.loaded.get(_model_key(local))
+            if loaded is None:
+                return False
+            loaded.keep_alive_ns = keep_alive_ns
+            loaded.expires_at_ns = _expiry(keep_alive_ns)
+            if keep_alive_ns == 0 and loaded.active == 0:
+                await self._unload_locked(loaded, "unload")
+        self._ensure_expiry_task()
+        return True
+
+    async def expire(self) -> None:
+        """Unload idle models whose keep-alive has run out."""
+        now = time.time_ns()
+        async with self._changed:
+            for loaded in list(self.loaded.values()):
+                if loaded.active == 0 and not loaded.closing and loaded.expires_at_ns <= now:
+                    await self._unload_locked(loaded, "expired")
+
+    def _ensure_expiry_task(self) -> None:
+        if self._expiry_task is None or self._expiry_task.done():
+            self._expiry_task = asyncio.get_running_loop().create_task(self._expiry_loop())
+
+    async def _expiry_loop(self) -> None:
+        while self.loaded:
+            await self.expire()
+            soonest = min((m.expires_at_ns for m in self.loaded.values() if m.active == 0), default=None)
+            wait = 1.0 if soonest is None else max(0.05, min(1.0, (soonest - time.time_ns()) / 1e9))
+            await asyncio.sleep(wait)
+
+    async def shutdown(self) -> None:
+        """Close every runner (server shutdown)."""
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
+        async with self._changed:
+            for loaded in list(self.loaded.values()):
+                await self._unload_locked(loaded, "shutdown")
+
+    # --- reporting -----------------------------------------------------------------------------
+
+    def running(self) -> list[Loaded]:
+        """Loaded models, latest expiry first (``/api/ps`` order)."""
+        return sorted(self.loaded.values(), key=lambda m: m.expires_at_ns, reverse=True)
+
+    def find(self, local: LocalModel) -> Loaded | None:
+        """The loaded instance of ``local``, if any."""
+        return self.loaded.get(_model_key(local))
+
+    @property
+    def pending(self) -> int:
+        """Requests waiting for a runner."""
+        return self._pending
+
+
+def _model_key(local: LocalModel) -> str:
+    weights = [
+        layer.digest
+        for layer in local.manifest.layers
+        if layer.media_type.rsplit(".", 1)[-1] in ("model", "adapter", "projector")
+    ]
+    return "+".join(weights) or local.name.display_full()
+
+
+def _expiry(keep_alive_ns: int) -> int:
+    if keep_alive_ns >= FOREVER_NS:
+        return FOREVER_NS
+    return time.time_ns() + keep_alive_ns
