@@ -44,8 +44,12 @@ class Plugins:
         def add_source(source: ModelSource) -> None:
             self.sources.append(source)
 
-        self.pm.hook.corral_register_backends(register=add_backend)
-        self.pm.hook.corral_register_model_sources(register=add_source)
+        # Registration order (built-ins first), not pluggy's last-registered-first call order, so
+        # a later plugin cannot take over a name an earlier one registered.
+        for impl in self.pm.hook.corral_register_backends.get_hookimpls():
+            impl.function(register=add_backend)
+        for impl in self.pm.hook.corral_register_model_sources.get_hookimpls():
+            impl.function(register=add_source)
         self.sources.sort(key=lambda s: -s.priority)
 
     def emit(self, event: Event) -> None:
