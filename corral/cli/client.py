@@ -12,12 +12,16 @@ import httpx
 from corral.core.config import HostURL, load_config
 
 __all__ = [
+    "ChatChunk",
     "Client",
     "ClientError",
+    "GenerateChunk",
+    "Message",
     "ModelDetails",
     "ModelEntry",
     "ProgressEvent",
     "ResponseError",
+    "RunningModel",
     "ServerUnreachable",
     "ShowResponse",
     "client_base_url",
@@ -70,6 +74,65 @@ class ProgressEvent(TypedDict, total=False):
     digest: str
     total: int
     completed: int
+
+
+class Message(TypedDict, total=False):
+    """One chat message, in requests and in ``/api/chat`` answers."""
+
+    role: str
+    content: str
+    thinking: str
+    images: list[str]
+    tool_calls: list[dict[str, Any]]
+    tool_name: str
+
+
+class _Metrics(TypedDict, total=False):
+    """Timings and counts on the final chunk of a generation (durations in nanoseconds)."""
+
+    total_duration: int
+    load_duration: int
+    prompt_eval_count: int
+    prompt_eval_duration: int
+    eval_count: int
+    eval_duration: int
+
+
+class GenerateChunk(_Metrics, total=False):
+    """One NDJSON object of ``POST /api/generate``."""
+
+    model: str
+    created_at: str
+    response: str
+    thinking: str
+    done: bool
+    done_reason: str
+    context: list[int]
+    tool_calls: list[dict[str, Any]]
+
+
+class ChatChunk(_Metrics, total=False):
+    """One NDJSON object of ``POST /api/chat``."""
+
+    model: str
+    created_at: str
+    message: Message
+    done: bool
+    done_reason: str
+
+
+class RunningModel(TypedDict, total=False):
+    """One model of ``GET /api/ps``; ``backend`` (``{name, reason}``) is corral's addition."""
+
+    name: str
+    model: str
+    size: int
+    digest: str
+    details: ModelDetails
+    expires_at: str
+    size_vram: int
+    context_length: int
+    backend: dict[str, str]
 
 
 class ClientError(Exception):
@@ -173,8 +236,12 @@ class Client:
         response = self._request(method, path, json=body)
         return _decode(response.text) if response.content else None
 
-    def _stream(self, path: str, body: Mapping[str, Any]) -> Iterator[ProgressEvent]:
-        """POST ``body`` and yield each NDJSON object; an ``error`` line raises :class:`ResponseError`."""
+    def _ndjson(self, path: str, body: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """POST ``body`` and yield each NDJSON object; an ``error`` line raises :class:`ResponseError`.
+
+        Closing the iterator (or an exception in the consumer, such as Ctrl-C) closes the
+        connection, which is how a client cancels a generation on the server.
+        """
         try:
             with self._http.stream("POST", path, json=body) as response:
                 if response.status_code >= 400:
@@ -186,11 +253,17 @@ class Client:
                     event = _decode(line)
                     if isinstance(event, dict) and event.get("error"):
                         raise ResponseError(str(event["error"]))
-                    yield cast(ProgressEvent, event)
+                    if isinstance(event, dict):
+                        yield event
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ServerUnreachable(self.base_url) from exc
         except httpx.TransportError as exc:
             raise ResponseError(f"POST {path}: {exc or type(exc).__name__}") from exc
+
+    def _stream(self, path: str, body: Mapping[str, Any]) -> Iterator[ProgressEvent]:
+        """A progress stream (pull, push, create): :meth:`_ndjson` typed as progress events."""
+        for event in self._ndjson(path, body):
+            yield cast(ProgressEvent, event)
 
     # -- endpoints -----------------------------------------------------------------------------
 
@@ -259,3 +332,30 @@ class Client:
 
         size = path.stat().st_size
         self._request("POST", f"/api/blobs/{digest}", content=chunks(), headers={"Content-Length": str(size)})
+
+    def generate(self, request: Mapping[str, Any]) -> Iterator[GenerateChunk]:
+        """``POST /api/generate`` with ``request`` (``model`` required), streamed chunk by chunk."""
+        for chunk in self._ndjson("/api/generate", {**request, "stream": True}):
+            yield cast(GenerateChunk, chunk)
+
+    def chat(self, request: Mapping[str, Any]) -> Iterator[ChatChunk]:
+        """``POST /api/chat`` with ``request`` (``model`` and ``messages``), streamed chunk by chunk."""
+        for chunk in self._ndjson("/api/chat", {**request, "stream": True}):
+            yield cast(ChatChunk, chunk)
+
+    def load(
+        self, model: str, *, keep_alive: str | int | None = None, think: bool | str | None = None
+    ) -> str:
+        """Load ``model`` with an empty generate (``keep_alive`` 0 unloads it); returns ``done_reason``."""
+        body: dict[str, Any] = {"model": model, "stream": False}
+        if keep_alive is not None:
+            body["keep_alive"] = keep_alive
+        if think is not None:
+            body["think"] = think
+        answer = self._json("POST", "/api/generate", body) or {}
+        return str(answer.get("done_reason", ""))
+
+    def ps(self) -> list[RunningModel]:
+        """``GET /api/ps``: the loaded models."""
+        body = self._json("GET", "/api/ps") or {}
+        return cast(list[RunningModel], body.get("models") or [])

@@ -13,9 +13,12 @@ from corral.cli.commands import copy as copy_cmd
 from corral.cli.commands import create as create_cmd
 from corral.cli.commands import delete as delete_cmd
 from corral.cli.commands import listing as list_cmd
+from corral.cli.commands import ps as ps_cmd
 from corral.cli.commands import pull as pull_cmd
+from corral.cli.commands import run as run_cmd
 from corral.cli.commands import serve as serve_cmd
 from corral.cli.commands import show as show_cmd
+from corral.cli.commands import stop as stop_cmd
 from corral.core.errors import CorralError
 
 __all__ = ["COMMANDS", "build_parser", "client_version", "main"]
@@ -25,8 +28,11 @@ COMMANDS: tuple[Command, ...] = (
     serve_cmd.COMMAND,
     create_cmd.COMMAND,
     show_cmd.COMMAND,
+    run_cmd.COMMAND,
+    stop_cmd.COMMAND,
     pull_cmd.COMMAND,
     list_cmd.COMMAND,
+    ps_cmd.COMMAND,
     copy_cmd.COMMAND,
     delete_cmd.COMMAND,
 )

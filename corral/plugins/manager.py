@@ -47,22 +47,27 @@ class Plugins:
         # Registration order (built-ins first), not pluggy's last-registered-first call order, so
         # a later plugin cannot take over a name an earlier one registered.
         for impl in self.pm.hook.corral_register_backends.get_hookimpls():
-            impl.function(register=add_backend)
+            _call(impl, register=add_backend)
         for impl in self.pm.hook.corral_register_model_sources.get_hookimpls():
-            impl.function(register=add_source)
+            _call(impl, register=add_source)
         self.sources.sort(key=lambda s: -s.priority)
 
     def emit(self, event: Event) -> None:
         """Deliver an event to every observer; an observer's failure is logged, never raised."""
         for impl in self.pm.hook.corral_on_event.get_hookimpls():
             try:
-                impl.function(event=event)
+                _call(impl, event=event)
             except Exception:
                 log.exception("plugin %s failed on %s", impl.plugin_name, type(event).__name__)
 
     @property
     def plugin_names(self) -> list[str]:
         return sorted(name for name, _ in self.pm.list_name_plugin() if name)
+
+
+def _call(impl: pluggy.HookImpl, **kwargs: object) -> object:
+    """Call one hook implementation with just the arguments it declares (as pluggy does)."""
+    return impl.function(*[kwargs[name] for name in impl.argnames])
 
 
 def build_plugins(
