@@ -43,7 +43,7 @@ class Services:
     def __post_init__(self) -> None:
         self.catalog = Catalog(self.store, self.plugins.sources, noprune=self.config.noprune)
         self.scheduler = Scheduler(self.config, self.plugins.backends, self.host, emit=self.plugins.emit)
-        self.inference = Inference(self.config, self.store, self.scheduler)
+        self.inference = Inference(self.config, self.store, self.scheduler, emit=self.plugins.emit)
 
     def start(self) -> None:
         """Prepare the store (create folders; prune unreferenced blobs unless NOPRUNE)."""

@@ -96,4 +96,6 @@ def test_installed_plugin_backend_serves_a_generation_and_observes_events(plugin
 
     out = json.loads(_run(SERVE_WITH_ECHO, plugin_site))
     assert out["text"] == "hello"
-    assert "ModelLoaded" in out["events"] and "ModelUnloaded" in out["events"]
+    events = out["events"]
+    assert events.index("RequestStarted") < events.index("FirstToken") < events.index("RequestFinished")
+    assert "ModelLoaded" in events and "ModelUnloaded" in events

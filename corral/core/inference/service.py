@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from corral.core.assemble import StopMatcher, ThinkingParser, ToolCallParser, Utf8Joiner, thinking_tags
 from corral.core.config import Config
 from corral.core.engine import GenerateParams
-from corral.core.errors import BadRequest
+from corral.core.errors import BadRequest, CorralError
+from corral.core.events import Event, FirstToken, RequestFinished, RequestStarted
 from corral.core.inference.prepare import (
     ModelContext,
     generate_params,
@@ -33,10 +35,61 @@ __all__ = ["Inference"]
 class Inference:
     """The generate/chat use cases over the store and the scheduler."""
 
-    def __init__(self, config: Config, store: Store, scheduler: Scheduler) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        scheduler: Scheduler,
+        emit: Callable[[Event], None] = lambda e: None,
+    ) -> None:
         self.config = config
         self.store = store
         self.scheduler = scheduler
+        self.emit = emit
+
+    def generate(self, inp: GenerateInput) -> AsyncIterator[Chunk]:
+        """Stream the chunks of one ``/api/generate`` request (errors before the first chunk raise)."""
+        return self._observed("generate", inp.model, self._generate(inp))
+
+    def chat(self, inp: ChatInput) -> AsyncIterator[Chunk]:
+        """Stream the chunks of one ``/api/chat`` request (errors before the first chunk raise)."""
+        return self._observed("chat", inp.model, self._chat(inp))
+
+    async def _observed(
+        self, endpoint: str, model: str, chunks: AsyncIterator[Chunk]
+    ) -> AsyncIterator[Chunk]:
+        """Emit the request's lifecycle events around its chunks."""
+        rid = uuid.uuid4().hex[:16]
+        start = time.perf_counter()
+        self.emit(RequestStarted(rid, endpoint, model))
+        status, first, last = 200, True, None
+        try:
+            async for chunk in chunks:
+                if first and (chunk.content or chunk.thinking or chunk.tool_calls):
+                    first = False
+                    self.emit(FirstToken(rid, model, time.perf_counter() - start))
+                last = chunk
+                yield chunk
+        except CorralError as exc:
+            status = exc.status
+            raise
+        except BaseException:
+            status = 499
+            raise
+        finally:
+            m = last.metrics if last is not None else None
+            self.emit(
+                RequestFinished(
+                    rid,
+                    endpoint,
+                    model,
+                    status,
+                    time.perf_counter() - start,
+                    prompt_tokens=m.prompt_eval_count if m else 0,
+                    eval_tokens=m.eval_count if m else 0,
+                    eval_duration_s=m.eval_duration / 1e9 if m else 0.0,
+                )
+            )
 
     # --- shared ----------------------------------------------------------------------------
 
@@ -56,8 +109,7 @@ class Inference:
 
     # --- generate --------------------------------------------------------------------------
 
-    async def generate(self, inp: GenerateInput) -> AsyncIterator[Chunk]:
-        """Stream the chunks of one ``/api/generate`` request (errors before the first chunk raise)."""
+    async def _generate(self, inp: GenerateInput) -> AsyncIterator[Chunk]:
         start = time.perf_counter_ns()
         if inp.raw and (inp.template or inp.system or inp.context):
             raise BadRequest("raw mode does not support template, system, or context")
@@ -121,8 +173,7 @@ class Inference:
 
     # --- chat ------------------------------------------------------------------------------
 
-    async def chat(self, inp: ChatInput) -> AsyncIterator[Chunk]:
-        """Stream the chunks of one ``/api/chat`` request (errors before the first chunk raise)."""
+    async def _chat(self, inp: ChatInput) -> AsyncIterator[Chunk]:
         start = time.perf_counter_ns()
         validate_top_logprobs(inp.top_logprobs)
         model = lookup(self.store, inp.model, empty_status=400)
