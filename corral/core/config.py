@@ -14,7 +14,16 @@ from typing import Any
 
 from corral.core.durations import parse_keep_alive
 
-__all__ = ["SETTINGS", "Config", "HostURL", "Setting", "load_config", "parse_host", "settings_table"]
+__all__ = [
+    "SETTINGS",
+    "Config",
+    "HostURL",
+    "Setting",
+    "load_config",
+    "parse_host",
+    "settings_markdown",
+    "settings_table",
+]
 
 
 @dataclass(frozen=True)
@@ -275,3 +284,27 @@ def settings_table() -> str:
         names = s.env + (f" / {s.ollama_env}" if s.ollama_env else "")
         lines.append(f"  {names}\n      default: {s.default or '(none)'}\n      {s.description}")
     return "\n".join(lines)
+
+
+def settings_markdown() -> str:
+    """docs/configuration.md, generated from :data:`SETTINGS` (a test keeps the file in sync)."""
+    rows = [
+        "# Configuration",
+        "",
+        "corral reads its settings from environment variables. Each `CORRAL_*` variable falls back to the",
+        "`OLLAMA_*` variable of the same meaning when it is unset, so an existing Ollama setup carries over.",
+        "Values are trimmed of spaces and surrounding quotes; a value that does not parse falls back to the",
+        "default. This page is generated from `corral/core/config.py` (`python -m corral.core.config`).",
+        "",
+        "| variable | fallback | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        fallback = f"`{s.ollama_env}`" if s.ollama_env else "—"
+        default = f"`{s.default}`" if s.default else "—"
+        rows.append(f"| `{s.env}` | {fallback} | {default} | {s.description} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")
