@@ -63,7 +63,9 @@ PACKAGED_MODELS: tuple[PackagedModel, ...] = (
         sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
         chunks=_gemma_chunks,
         template="gemma3-instruct",
-        params={"stop": ["<end_of_turn>"], "temperature": 1, "top_k": 64, "top_p": 0.95},
+        # Ollama's library values, plus a cap: the packaged weights are the base (not instruction-tuned)
+        # model, which rarely emits <end_of_turn>, so an uncapped chat would run to the context limit.
+        params={"stop": ["<end_of_turn>"], "temperature": 1, "top_k": 64, "top_p": 0.95, "num_predict": 256},
         license=_GEMMA_LICENSE,
     ),
 )
