@@ -71,7 +71,11 @@ def parse_keep_alive(value: object) -> int:
     if isinstance(value, bool):
         raise BadRequest("Unsupported type: 'bool'")
     if isinstance(value, int | float):
-        ns = int(value * 1_000_000_000)
+        scaled = value * 1_000_000_000
+        # Go's float→int64 conversion of an out-of-range value yields a negative number: forever.
+        if not -FOREVER_NS < scaled < FOREVER_NS:
+            return FOREVER_NS
+        ns = int(scaled)
     elif isinstance(value, str):
         ns = parse_go_duration(value)
     elif value is None:

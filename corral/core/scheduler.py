@@ -104,8 +104,9 @@ class Scheduler:
         if self._pending >= self.config.max_queue:
             raise QueueFull()
         self._pending += 1
+        started = time.perf_counter_ns()
         try:
-            loaded, load_ns = await self._acquire(local, load, load_key, backend_override)
+            loaded, _ = await self._acquire(local, load, load_key, backend_override)
             try:
                 await loaded.slots.acquire()
             except BaseException:
@@ -114,6 +115,9 @@ class Scheduler:
                 raise
         finally:
             self._pending -= 1
+        # Like Ollama's load_duration: everything between asking for the runner and holding it
+        # (queueing, loading), so it is never zero even when the model was already loaded.
+        load_ns = max(1, time.perf_counter_ns() - started)
         try:
             yield Lease(loaded, load_ns)
         finally:

@@ -50,7 +50,16 @@ def test_parse_go_duration_errors(text: str, message: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "ns"),
-    [(30, 30 * S), (1.5, 1_500_000_000), (0, 0), (-1, FOREVER_NS), ("-5m", FOREVER_NS), ("10m", 600 * S)],
+    [
+        (30, 30 * S),
+        (1.5, 1_500_000_000),
+        (0, 0),
+        (-1, FOREVER_NS),
+        ("-5m", FOREVER_NS),
+        ("10m", 600 * S),
+        (-1.7976931348623157e308, FOREVER_NS),
+        (1.7976931348623157e308, FOREVER_NS),
+    ],
 )
 def test_keep_alive(value: Any, ns: int) -> None:
     assert parse_keep_alive(value) == ns

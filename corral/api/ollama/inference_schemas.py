@@ -65,9 +65,15 @@ def _keep_alive(value: Any) -> int | None:
     return None if value is msgspec.UNSET else parse_keep_alive(value)
 
 
-def _images(values: list[str] | None) -> list[bytes]:
+def _images(values: Any) -> list[bytes]:
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise BadRequest("images must be a list of base64 strings")
     out = []
-    for v in values or []:
+    for v in values:
+        if not isinstance(v, str):
+            raise BadRequest("images must be a list of base64 strings")
         try:
             out.append(base64.b64decode(v, validate=True))
         except (binascii.Error, ValueError):
@@ -113,7 +119,7 @@ def _message(raw: dict[str, Any]) -> Message:
         data["images"] = _images(images)
     try:
         return Message.from_json(data)
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise BadRequest(f"invalid message: {exc}") from None
 
 
@@ -121,7 +127,7 @@ def chat_input(req: ChatRequest) -> ChatInput:
     """Translate a decoded ``/api/chat`` body."""
     try:
         tools = [Tool.from_json(t) for t in req.tools or []]
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise BadRequest(f"invalid tool: {exc}") from None
     return ChatInput(
         model=req.model,

@@ -1,0 +1,45 @@
+"""Tiny stand-in models (random weights) for fast runs: a chat model with tools, a fill-in-the-middle
+model and a thinking model, created on the server from one small GGUF and removed afterwards."""
+
+from __future__ import annotations
+
+from conformance.mapping import SCRATCH_NAMESPACE
+from conformance.prepare import Preparer, Unavailable
+
+__all__ = ["TINY_MODELS", "create_tiny_models"]
+
+# Each template uses the variables that give its model the capability (tools, insert, thinking)
+# and no other, so the "does not support ..." error transcripts still hold for the chat model.
+_CHAT = (
+    "{{- if .Messages }}"
+    "{{- if .Tools }}tools:{{ range .Tools }} {{ .Function.Name }}{{ end }}\n{{ end }}"
+    "{{- range .Messages }}{{ .Role }}: {{ .Content }}\n{{ end }}assistant:"
+    "{{- else }}{{ if .System }}{{ .System }}\n{{ end }}{{ .Prompt }}{{ end }}"
+)
+_CODE = "{{- if .Suffix }}<PRE> {{ .Prompt }} <SUF>{{ .Suffix }} <MID>{{- else }}{{ .Prompt }}{{- end }}"
+_THINK = (
+    "{{- range .Messages }}{{ .Role }}: {{ .Content }}\n{{ end }}assistant:{{ if .Think }} <think>{{ end }}"
+)
+
+TINY_MODELS = {
+    "chat": (f"{SCRATCH_NAMESPACE}/tiny-chat", _CHAT),
+    "code": (f"{SCRATCH_NAMESPACE}/tiny-code", _CODE),
+    "thinking": (f"{SCRATCH_NAMESPACE}/tiny-think", _THINK),
+}
+"""Role → (model name, template) of the tiny stand-ins."""
+
+
+def create_tiny_models(prep: Preparer) -> dict[str, str]:
+    """Create the tiny models (registered for cleanup); return role → model name."""
+    digest = prep.upload(prep.gguf_bytes())
+    out = {}
+    for role, (name, template) in TINY_MODELS.items():
+        r = prep.client.post(
+            "/api/create",
+            json={"model": name, "files": {"tiny.gguf": digest}, "template": template, "stream": False},
+        )
+        if r.status_code != 200:
+            raise Unavailable(f"could not create tiny model {name!r}: {r.status_code} {r.text[:200]}")
+        prep.created.add(name)
+        out[role] = name
+    return out
