@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -77,12 +78,18 @@ def capabilities(info: GGUFInfo | None, template: Template | None, has_projector
     return caps
 
 
+@functools.lru_cache(maxsize=64)
+def _parse_template(text: str) -> Template:
+    # Parsed templates are immutable; a model's template is parsed once, not per request.
+    return Template.parse(text)
+
+
 def load_template(local: LocalModel) -> Template | None:
     """Parse the model's template layer; a broken stored template is logged, not fatal."""
     if local.template is None:
         return None
     try:
-        return Template.parse(local.template)
+        return _parse_template(local.template)
     except CorralError as exc:
         log.warning("model %s has an unparsable template: %s", local.name, exc)
         return None
