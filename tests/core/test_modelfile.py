@@ -13,10 +13,10 @@ from corral.core.modelfile import (
     Modelfile,
     is_local_path,
     parse_modelfile,
-    render_show_modelfile,
     resolve_path,
     serialize_modelfile,
 )
+from corral.core.modelfile_show import render_show_modelfile
 
 INVALID_COMMAND = (
     'command must be one of "from", "license", "template", "system", "adapter", "draft", "renderer", '

@@ -8,7 +8,7 @@ from typing import Any
 
 from corral.core.errors import CorralError
 from corral.core.gguf import GGUFInfo, model_info, read_gguf, tensors_for_show
-from corral.core.modelfile import render_show_modelfile
+from corral.core.modelfile_show import render_show_modelfile
 from corral.core.options import format_parameters_for_show
 from corral.core.store import LocalModel, ModelListing, Store
 from corral.core.store.manifest import Manifest, decode_config
