@@ -18,7 +18,7 @@ from corral.core.catalog.spec import CreateSpec
 from corral.core.digest import parse_digest
 from corral.core.errors import BadRequest, CorralError, InvalidModelName, ModelNotFound
 from corral.core.names import ModelName, parse_name, validate_name
-from corral.core.sources import ModelSource, ProgressCallback
+from corral.core.sources import ModelSource, Progress, ProgressCallback
 from corral.core.store import Store
 
 __all__ = ["Catalog", "CreateSpec"]
@@ -125,10 +125,8 @@ class Catalog:
                 log.info("pulling %s from source %s", name.display_shortest(), source.name)
                 source.pull(name, self.store, progress, insecure=insecure)
                 return
-        progress_status = "pulling manifest"
-        from corral.core.sources import Progress
-
-        progress(Progress(progress_status))
+        # No source knows the name: answer like a registry that has no such manifest.
+        progress(Progress("pulling manifest"))
         raise CorralError("pull model manifest: file does not exist", 500)
 
     def ensure_local(self, name: ModelName, progress: ProgressCallback) -> None:
