@@ -81,10 +81,6 @@ def _images(values: Any) -> list[bytes]:
     return out
 
 
-def _options(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    return value
-
-
 def generate_input(req: GenerateRequest) -> GenerateInput:
     """Translate a decoded ``/api/generate`` body."""
     return GenerateInput(
@@ -97,7 +93,7 @@ def generate_input(req: GenerateRequest) -> GenerateInput:
         raw=req.raw,
         images=_images(req.images),
         format=req.format,
-        options=_options(req.options),
+        options=req.options,
         keep_alive_ns=_keep_alive(req.keep_alive),
         think=_think(req.think),
         logprobs=req.logprobs,
@@ -134,7 +130,7 @@ def chat_input(req: ChatRequest) -> ChatInput:
         messages=[_message(m) for m in req.messages or []],
         tools=tools,
         format=req.format,
-        options=_options(req.options),
+        options=req.options,
         keep_alive_ns=_keep_alive(req.keep_alive),
         think=_think(req.think),
         logprobs=req.logprobs,
