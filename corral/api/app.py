@@ -11,10 +11,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
 from corral import __version__
+from corral.api import ops
 from corral.api.errors import EXCEPTION_HANDLERS
 from corral.api.hosts import HostCheckMiddleware, cors_config
+from corral.api.ollama import embed as ollama_embed
 from corral.api.ollama import inference as ollama_inference
 from corral.api.ollama import routes as ollama_routes
+from corral.api.openai import routes as openai_routes
 from corral.core.services import Services
 
 __all__ = ["create_app"]
@@ -23,9 +26,14 @@ log = logging.getLogger("corral.api")
 
 
 def create_app(services: Services) -> Litestar:
-    """Build the ASGI app serving the Ollama API (and, as they land, the OpenAI API) over ``services``."""
+    """Build the ASGI app: the Ollama API, the OpenAI API and operational endpoints over ``services``."""
     cfg = services.config
-    ollama = Router(path="/", route_handlers=[*ollama_routes.HANDLERS, *ollama_inference.HANDLERS])
+    ollama = Router(
+        path="/",
+        route_handlers=[*ollama_routes.HANDLERS, *ollama_inference.HANDLERS, *ollama_embed.HANDLERS],
+    )
+    openai = Router(path="/v1", route_handlers=openai_routes.HANDLERS)
+    operations = Router(path="/", route_handlers=ops.HANDLERS)
 
     async def on_startup() -> None:
         services.start()
@@ -37,7 +45,7 @@ def create_app(services: Services) -> Litestar:
         return services
 
     return Litestar(
-        route_handlers=[ollama],
+        route_handlers=[ollama, openai, operations],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=cors_config(cfg.origins),
         middleware=[DefineMiddleware(HostCheckMiddleware, enabled=cfg.host.is_loopback)],

@@ -20,7 +20,11 @@ log = logging.getLogger("corral.plugins")
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "corral.backends.llamacpp.plugin",
+    "corral.backends.onnx.plugin",
+    "corral.backends.cpu_ref.plugin",
     "corral.plugins.package_source",
+    "corral.plugins.registry_source",
+    "corral.plugins.metrics",
 )
 """Modules registered on every start; they use the same hooks a third-party plugin does."""
 

@@ -1,0 +1,9 @@
+"""POST /v1/embeddings."""
+
+from __future__ import annotations
+
+from litestar.handlers import HTTPRouteHandler
+
+__all__ = ["HANDLERS"]
+
+HANDLERS: list[HTTPRouteHandler] = []
