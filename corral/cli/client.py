@@ -306,6 +306,13 @@ class Client:
             body["insecure"] = True
         return self._stream("/api/pull", body)
 
+    def push(self, model: str, *, insecure: bool = False) -> Iterator[ProgressEvent]:
+        """``POST /api/push``, streamed."""
+        body: dict[str, Any] = {"model": model, "stream": True}
+        if insecure:
+            body["insecure"] = True
+        return self._stream("/api/push", body)
+
     def create(self, request: Mapping[str, Any]) -> Iterator[ProgressEvent]:
         """``POST /api/create`` with a JSON create request (the ``model`` field is required), streamed."""
         return self._stream("/api/create", {**request, "stream": True})

@@ -15,6 +15,7 @@ from corral.cli.commands import delete as delete_cmd
 from corral.cli.commands import listing as list_cmd
 from corral.cli.commands import ps as ps_cmd
 from corral.cli.commands import pull as pull_cmd
+from corral.cli.commands import push as push_cmd
 from corral.cli.commands import run as run_cmd
 from corral.cli.commands import serve as serve_cmd
 from corral.cli.commands import show as show_cmd
@@ -31,6 +32,7 @@ COMMANDS: tuple[Command, ...] = (
     run_cmd.COMMAND,
     stop_cmd.COMMAND,
     pull_cmd.COMMAND,
+    push_cmd.COMMAND,
     list_cmd.COMMAND,
     ps_cmd.COMMAND,
     copy_cmd.COMMAND,

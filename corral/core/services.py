@@ -10,6 +10,7 @@ from corral.core.catalog import Catalog
 from corral.core.config import Config
 from corral.core.engine import HostInfo
 from corral.core.inference import Inference
+from corral.core.inference.embed import Embedder
 from corral.core.scheduler import Scheduler
 from corral.core.store import Store
 from corral.plugins.manager import Plugins, build_plugins
@@ -39,11 +40,15 @@ class Services:
     catalog: Catalog = field(init=False)
     scheduler: Scheduler = field(init=False)
     inference: Inference = field(init=False)
+    embedder: Embedder = field(init=False)
 
     def __post_init__(self) -> None:
-        self.catalog = Catalog(self.store, self.plugins.sources, noprune=self.config.noprune)
+        self.catalog = Catalog(
+            self.store, self.plugins.sources, noprune=self.config.noprune, emit=self.plugins.emit
+        )
         self.scheduler = Scheduler(self.config, self.plugins.backends, self.host, emit=self.plugins.emit)
         self.inference = Inference(self.config, self.store, self.scheduler, emit=self.plugins.emit)
+        self.embedder = Embedder(self.config, self.store, self.scheduler, emit=self.plugins.emit)
 
     def start(self) -> None:
         """Prepare the store (create folders; prune unreferenced blobs unless NOPRUNE)."""

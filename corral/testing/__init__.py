@@ -11,7 +11,18 @@ from corral.testing.malformed import (
     minimal_gguf_bytes,
 )
 from corral.testing.tiny_gguf import WeightType, write_tiny_gguf
-from corral.testing.vocab import BOS_ID, EOS_ID, SPACE, TINY_WORDS, UNK_ID, TinyVocab, TokenType, build_vocab
+from corral.testing.vocab import (
+    BOS_ID,
+    EOS_ID,
+    SPACE,
+    TINY_WORDS,
+    UNK_ID,
+    TinyBpeVocab,
+    TinyVocab,
+    TokenType,
+    build_bpe_vocab,
+    build_vocab,
+)
 
 __all__ = [
     "BOS_ID",
@@ -22,9 +33,11 @@ __all__ = [
     "GGUFBuilder",
     "MalformedCase",
     "RawTensor",
+    "TinyBpeVocab",
     "TinyVocab",
     "TokenType",
     "WeightType",
+    "build_bpe_vocab",
     "build_vocab",
     "encode_string",
     "encode_value",

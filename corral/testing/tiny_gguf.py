@@ -11,7 +11,7 @@ import numpy as np
 from gguf import GGMLQuantizationType, GGUFWriter, LlamaFileType
 from gguf.quants import quantize
 
-from corral.testing.vocab import BOS_ID, EOS_ID, UNK_ID, build_vocab
+from corral.testing.vocab import BOS_ID, EOS_ID, UNK_ID, build_bpe_vocab, build_vocab
 
 __all__ = ["WeightType", "write_tiny_gguf"]
 
@@ -63,6 +63,7 @@ def write_tiny_gguf(
     name: str = "tiny-llama",
     extra_metadata: Mapping[str, Any] | None = None,
     embedding_model: bool = False,
+    bpe_pre: str | None = None,
 ) -> Path:
     """Write a tiny llama-architecture model that llama.cpp loads, tokenizes with and runs.
 
@@ -73,6 +74,10 @@ def write_tiny_gguf(
     ``extra_metadata`` keys are added last and may override the defaults (ints are written as
     uint32, or int32 when negative; floats as float32). ``arch`` only renames the metadata
     prefix: the tensors are llama's. ``embedding_model`` is not supported yet.
+    ``bpe_pre`` switches to the GPT-2 byte-level BPE vocabulary of
+    :func:`corral.testing.vocab.build_bpe_vocab` (``tokenizer.ggml.model = "gpt2"``, with merges)
+    and writes it as ``tokenizer.ggml.pre``; ``control_tokens`` then replace its default
+    control tokens and ``n_vocab`` is ignored.
     Returns ``path``.
     """
     if embedding_model:
@@ -83,8 +88,11 @@ def write_tiny_gguf(
     if weight_type == "q8_0" and (n_embd % 32 or n_ff % 32):
         raise ValueError("q8_0 weights need n_embd and n_ff to be multiples of 32")
 
+    bpe = None
+    if bpe_pre is not None:
+        bpe = build_bpe_vocab(control_tokens=tuple(control_tokens) or ("<|im_start|>", "<|im_end|>"))
     vocab = build_vocab(n_vocab, control_tokens)
-    vocab_size = len(vocab.tokens)
+    vocab_size = len(bpe.tokens) if bpe is not None else len(vocab.tokens)
     head_dim = n_embd // n_head
     rng = np.random.default_rng(seed)
     extra = dict(extra_metadata or {})
@@ -102,16 +110,25 @@ def write_tiny_gguf(
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_vocab_size(vocab_size)
     writer.add_file_type(int(file_type))
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(vocab.tokens)
-    writer.add_token_scores(vocab.scores)
-    writer.add_token_types(vocab.token_types)
-    writer.add_bos_token_id(BOS_ID)
-    writer.add_eos_token_id(EOS_ID)
-    writer.add_unk_token_id(UNK_ID)
-    writer.add_add_bos_token(True)
-    writer.add_add_eos_token(False)
-    writer.add_add_space_prefix(True)
+    if bpe is not None and bpe_pre is not None:
+        writer.add_tokenizer_model("gpt2")
+        writer.add_tokenizer_pre(bpe_pre)
+        writer.add_token_list(bpe.tokens)
+        writer.add_token_types(bpe.token_types)
+        writer.add_token_merges(bpe.merges)
+        writer.add_bos_token_id(bpe.eos_id)
+        writer.add_eos_token_id(bpe.eos_id)
+    else:
+        writer.add_tokenizer_model("llama")
+        writer.add_token_list(vocab.tokens)
+        writer.add_token_scores(vocab.scores)
+        writer.add_token_types(vocab.token_types)
+        writer.add_bos_token_id(BOS_ID)
+        writer.add_eos_token_id(EOS_ID)
+        writer.add_unk_token_id(UNK_ID)
+        writer.add_add_bos_token(True)
+        writer.add_add_eos_token(False)
+        writer.add_add_space_prefix(True)
     if chat_template is not None:
         writer.add_chat_template(chat_template)
 

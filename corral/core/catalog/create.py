@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from corral.core.convert import convert_into_store, is_hf_model_dir
 from corral.core.digest import parse_digest, sha256_digest
 from corral.core.errors import BadRequest
 from corral.core.gguf import GGUFInfo, read_gguf, validate_model
@@ -95,10 +96,13 @@ def _from_files(store: Store, spec: CreateSpec, draft: _Draft, progress: Progres
     ggufs = sorted(name for name in spec.files if name.endswith(".gguf"))
     others = [name for name in spec.files if not name.endswith(".gguf")]
     if others and not ggufs:
-        raise BadRequest(
-            "importing safetensors models is not supported yet; convert the model to GGUF first "
-            f"(got {', '.join(sorted(others))})"
-        )
+        if not is_hf_model_dir(others):
+            raise BadRequest(
+                "importing this model is not supported; use a GGUF file or a BERT directory with "
+                f"safetensors, config.json and tokenizer.json (got {', '.join(sorted(others))})"
+            )
+        _convert(store, spec, draft, progress)
+        return
     progress(Progress("parsing GGUF"))
     for name in ggufs:
         digest = parse_digest(spec.files[name])
@@ -114,6 +118,23 @@ def _from_files(store: Store, spec: CreateSpec, draft: _Draft, progress: Progres
         draft.weights.append(Layer(media, digest, path.stat().st_size))
     if draft.info is not None and draft.template is None and spec.template is None:
         _autodetect_template(draft, progress)
+
+
+def _convert(store: Store, spec: CreateSpec, draft: _Draft, progress: ProgressCallback) -> None:
+    """Safetensors + tokenizer.json (BERT) → a GGUF model layer, like Ollama's ``converting model``."""
+    paths = {}
+    for name, ref in spec.files.items():
+        digest = parse_digest(ref)
+        if not store.has_blob(digest):
+            raise BadRequest(f'blob "{ref}" not found; upload it with POST /api/blobs first')
+        paths[name] = store.blob_path(digest)
+    progress(Progress("converting model"))
+    digest, size = convert_into_store(store, paths)
+    info = read_gguf(store.blob_path(digest), keep_arrays=False)
+    validate_model(info)
+    draft.weights = [w for w in draft.weights if w.media_type != MEDIA_MODEL]
+    draft.weights.append(Layer(MEDIA_MODEL, digest, size))
+    draft.info = info
 
 
 def _autodetect_template(draft: _Draft, progress: ProgressCallback) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from corral.core.templates import Message, Tool, ToolCall
 
-__all__ = ["ChatInput", "Chunk", "GenerateInput", "Metrics"]
+__all__ = ["ChatInput", "Chunk", "EmbedInput", "EmbedResult", "GenerateInput", "Metrics"]
 
 
 @dataclass
@@ -74,3 +74,36 @@ class Chunk:
     metrics: Metrics | None = None
     context: list[int] | None = None
     debug_info: dict[str, Any] | None = None
+
+
+@dataclass
+class EmbedInput:
+    """``/api/embed``, ``/api/embeddings`` or ``/v1/embeddings`` after decoding."""
+
+    model: str
+    inputs: list[str] = field(default_factory=list)
+    truncate: bool = True
+    dimensions: int = 0
+    """Cut each vector to this many values (and normalize again) when 0 < dimensions < size."""
+    normalize: bool = True
+    """L2-normalize each vector (the legacy ``/api/embeddings`` does not)."""
+    options: dict[str, Any] | None = None
+    keep_alive_ns: int | None = None
+    model_required: bool = False
+    """An empty model name is 400 ``model is required`` (legacy) instead of 404."""
+
+
+@dataclass
+class EmbedResult:
+    """One vector (float32) per input, with Ollama's metrics (nanoseconds, token counts)."""
+
+    embeddings: list[Any] = field(default_factory=list)
+    """``numpy.ndarray[float32]`` per input, in input order."""
+    token_counts: list[int] = field(default_factory=list)
+    total_duration: int = 0
+    load_duration: int = 0
+
+    @property
+    def prompt_eval_count(self) -> int:
+        """Tokens over all inputs (after truncation)."""
+        return sum(self.token_counts)

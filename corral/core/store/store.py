@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ from corral.core.store.media import MEDIA_CONFIG
 from corral.core.store.models import TEXT_LAYER_LIMIT, LocalModel, ModelListing, build_local_model
 
 __all__ = ["Store"]
+
+_PARTIAL = re.compile(r"sha256-[0-9a-f]{64}-partial(-[0-9]+)?")
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +171,16 @@ class Store:
             self.manifests.write(self.existing_name(name), data)
         return hashlib.sha256(data).hexdigest()
 
+    def write_manifest_bytes(self, name: ModelName | str, data: bytes) -> str:
+        """Atomically write a manifest exactly as received (a registry's bytes keep their digest).
+
+        The bytes must decode as a manifest whose digests are all valid; returns the sha256 hex.
+        """
+        decode_manifest(data).digests()
+        with self._lock:
+            self.manifests.write(self.existing_name(name), data)
+        return hashlib.sha256(data).hexdigest()
+
     def list_models(self) -> list[ModelListing]:
         """Every readable model, newest manifest first. Corrupt entries are logged and skipped."""
         found: list[ModelListing] = []
@@ -247,8 +260,9 @@ class Store:
     def prune_unreferenced(self) -> int:
         """Start-up cleanup; returns the number of files removed.
 
-        Renames legacy ``sha256:<hex>`` blob files, removes temp files and partial downloads,
-        removes blobs that no manifest refers to, and prunes empty manifest directories.
+        Renames legacy ``sha256:<hex>`` blob files, removes temp files, removes blobs that no
+        manifest refers to, and prunes empty manifest directories. Partial downloads
+        (``sha256-<hex>-partial*``) are kept so an interrupted pull resumes after a restart.
         """
         with self._lock:
             removed = self.manifests.remove_temp_files()
@@ -259,6 +273,8 @@ class Store:
                 return removed
             for filename in self.blobs.names():
                 path = self.blobs.directory / filename
+                if _PARTIAL.fullmatch(filename):
+                    continue
                 if not is_blob_filename(filename):
                     removed += self._unlink(path)
                     continue

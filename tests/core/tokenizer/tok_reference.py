@@ -1,0 +1,78 @@
+"""llama.cpp's own tokenizer for a GGUF file, loaded vocabulary-only (fast, no weights)."""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+class LlamaVocab:
+    """``tokenize``/``detokenize``/``piece`` as LlamaCppRunner does them, for a vocab-only model."""
+
+    def __init__(self, path: Path) -> None:
+        llama_cpp = pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed")
+        from corral.backends.llamacpp._lib import require
+
+        require()  # routes llama.cpp's log lines to Python logging
+        self._lib: Any = llama_cpp
+        self._llm: Any = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+        self._vocab: Any = llama_cpp.llama_model_get_vocab(self._llm.model)
+        self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
+
+    def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = True) -> list[int]:
+        data = text.encode("utf-8", "surrogatepass")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
+        capacity = len(data) + 16
+        while True:
+            buf = (self._lib.llama_token * capacity)()
+            n = int(
+                self._lib.llama_tokenize(
+                    self._vocab, data, len(data), buf, capacity, add_special, parse_special
+                )
+            )
+            if n >= 0:
+                return list(buf[:n])
+            capacity = -n
+
+    def piece(self, token: int) -> bytes:
+        size = 64
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            n = int(self._lib.llama_token_to_piece(self._vocab, token, buf, size, 0, True))
+            if n >= 0:
+                return buf.raw[:n]
+            size = -n
+
+    def detokenize(self, tokens: Sequence[int]) -> bytes:
+        return b"".join(self.piece(t) for t in tokens)
+
+    def is_eog(self, token: int) -> bool:
+        return bool(self._lib.llama_vocab_is_eog(self._vocab, token))
+
+    def bos(self) -> int:
+        return int(self._lib.llama_vocab_bos(self._vocab))
+
+    def eos(self) -> int:
+        return int(self._lib.llama_vocab_eos(self._vocab))
+
+    def close(self) -> None:
+        self._llm.close()
+
+
+def gemma_gguf_file() -> Path:
+    """The cached Gemma 3 270M GGUF, via the llama.cpp backend tests' helper."""
+    helper = Path(__file__).resolve().parents[2] / "backends" / "llamacpp" / "llamacpp_models.py"
+    spec = importlib.util.spec_from_file_location("tok_llamacpp_models", helper)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path: Path = module.gemma_gguf_file()
+    return path
