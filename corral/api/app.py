@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from litestar import Litestar, Router
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -14,6 +15,7 @@ from corral import __version__
 from corral.api import ops
 from corral.api.errors import EXCEPTION_HANDLERS
 from corral.api.hosts import HostCheckMiddleware, cors_config
+from corral.api.observe import ObserveMiddleware, Traffic
 from corral.api.ollama import embed as ollama_embed
 from corral.api.ollama import inference as ollama_inference
 from corral.api.ollama import routes as ollama_routes
@@ -34,6 +36,7 @@ def create_app(services: Services) -> Litestar:
     )
     openai = Router(path="/v1", route_handlers=openai_routes.HANDLERS)
     operations = Router(path="/", route_handlers=ops.HANDLERS)
+    traffic = Traffic()
 
     async def on_startup() -> None:
         services.start()
@@ -48,7 +51,13 @@ def create_app(services: Services) -> Litestar:
         route_handlers=[ollama, openai, operations],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=cors_config(cfg.origins),
-        middleware=[DefineMiddleware(HostCheckMiddleware, enabled=cfg.host.is_loopback)],
+        middleware=[
+            DefineMiddleware(
+                ObserveMiddleware, emit=services.plugins.emit, traffic=traffic, debug=cfg.debug > 0
+            ),
+            DefineMiddleware(HostCheckMiddleware, enabled=cfg.host.is_loopback),
+        ],
+        state=State({ops.TRAFFIC_STATE_KEY: traffic}),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         dependencies={"services": Provide(provide_services, use_cache=True, sync_to_thread=False)},

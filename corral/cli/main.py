@@ -18,6 +18,7 @@ from corral.cli.commands import pull as pull_cmd
 from corral.cli.commands import push as push_cmd
 from corral.cli.commands import run as run_cmd
 from corral.cli.commands import serve as serve_cmd
+from corral.cli.commands import service as service_cmd
 from corral.cli.commands import show as show_cmd
 from corral.cli.commands import stop as stop_cmd
 from corral.core.errors import CorralError
@@ -37,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     ps_cmd.COMMAND,
     copy_cmd.COMMAND,
     delete_cmd.COMMAND,
+    service_cmd.COMMAND,
 )
 
 

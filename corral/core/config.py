@@ -199,6 +199,13 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_duration,
     ),
     Setting(
+        "SHUTDOWN_TIMEOUT",
+        "30s",
+        "On SIGTERM, how long in-flight requests may finish before they are cut off",
+        _parse_duration,
+        ollama=False,
+    ),
+    Setting(
         "BACKEND",
         "",
         "Force one backend (llamacpp, onnx, cpu-ref, or a plugin's) for every model",
@@ -228,6 +235,8 @@ class Config:
     noprune: bool
     load_timeout_ns: int
     backend: str
+    shutdown_timeout_ns: int = 30 * 10**9
+    """Graceful-shutdown drain limit (``SHUTDOWN_TIMEOUT``)."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """For each setting, which variable it came from (or ``"default"``)."""
 
@@ -268,6 +277,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         noprune=values["NOPRUNE"],
         load_timeout_ns=values["LOAD_TIMEOUT"],
         backend=values["BACKEND"],
+        shutdown_timeout_ns=max(0, values["SHUTDOWN_TIMEOUT"]),
         sources=sources,
     )
     if overrides:

@@ -22,7 +22,16 @@ from corral.core.config import Config
 from corral.core.durations import FOREVER_NS
 from corral.core.engine import Backend, HostInfo, LoadParams, ModelSpec, Runner
 from corral.core.errors import QueueFull
-from corral.core.events import Event, ModelLoaded, ModelUnloaded
+from corral.core.events import (
+    Event,
+    ModelLoaded,
+    ModelLoadFailed,
+    ModelUnloaded,
+    RequestDequeued,
+    RequestQueued,
+    RequestReleased,
+    current_request_id,
+)
 from corral.core.store import LocalModel
 
 __all__ = ["Lease", "Loaded", "Scheduler"]
@@ -104,6 +113,8 @@ class Scheduler:
         if self._pending >= self.config.max_queue:
             raise QueueFull()
         self._pending += 1
+        rid, name, admitted = current_request_id(), local.name.display_shortest(), False
+        self.emit(RequestQueued(rid, name, self._pending))
         started = time.perf_counter_ns()
         try:
             loaded, _ = await self._acquire(local, load, load_key, backend_override)
@@ -113,14 +124,17 @@ class Scheduler:
                 with anyio.CancelScope(shield=True):
                     await self._release(loaded, keep_alive_ns)
                 raise
+            admitted = True
         finally:
             self._pending -= 1
+            self.emit(RequestDequeued(rid, name, self._pending, admitted))
         # Like Ollama's load_duration: everything between asking for the runner and holding it
         # (queueing, loading), so it is never zero even when the model was already loaded.
         load_ns = max(1, time.perf_counter_ns() - started)
         try:
             yield Lease(loaded, load_ns)
         finally:
+            self.emit(RequestReleased(rid, name))
             loaded.slots.release()
             with anyio.CancelScope(shield=True):
                 await self._release(loaded, keep_alive_ns)
@@ -163,7 +177,12 @@ class Scheduler:
         choice = choose_backend(spec, self.host, self.backends, override or self.config.backend or None)
         log.info("loading %s with %s: %s", local.name.display_shortest(), choice.backend.name, choice.reason)
         start = time.perf_counter_ns()
-        runner = await to_thread.run_sync(choice.backend.load, spec, load)
+        try:
+            runner = await to_thread.run_sync(choice.backend.load, spec, load)
+        except Exception as exc:
+            took_s = (time.perf_counter_ns() - start) / 1e9
+            self.emit(ModelLoadFailed(local.name.display_shortest(), choice.backend.name, took_s, str(exc)))
+            raise
         took = time.perf_counter_ns() - start
         parallel = max(1, min(self.config.num_parallel, runner.max_parallel))
         loaded = Loaded(

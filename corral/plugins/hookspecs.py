@@ -15,8 +15,9 @@ needs, so new arguments can be added later without breaking existing plugins.
 
 Hooks are grouped by phase:
 
-* **Startup** — :func:`corral_register_backends`, :func:`corral_register_model_sources`: called once
-  when the plugin manager is built, to collect engines and model sources.
+* **Startup** — :func:`corral_register_backends`, :func:`corral_register_model_sources`,
+  :func:`corral_register_metrics`: called once when the plugin manager is built, to collect
+  engines, model sources and metrics.
 * **Runtime** — :func:`corral_on_event`: called for each request and model lifecycle event.
 """
 
@@ -24,12 +25,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from prometheus_client import CollectorRegistry
+
 from corral.core.engine import Backend
 from corral.core.events import Event
 from corral.core.sources import ModelSource
 from corral.plugins import hookspec
 
-__all__ = ["corral_on_event", "corral_register_backends", "corral_register_model_sources"]
+__all__ = [
+    "corral_on_event",
+    "corral_register_backends",
+    "corral_register_metrics",
+    "corral_register_model_sources",
+]
 
 
 # --- startup ------------------------------------------------------------------------------------
@@ -65,16 +73,30 @@ def corral_register_model_sources(register: Callable[[ModelSource], None]) -> No
     """
 
 
+@hookspec
+def corral_register_metrics(registry: CollectorRegistry) -> None:
+    """Add Prometheus collectors to the server's ``/metrics`` registry.
+
+    :param registry: this server's own :class:`prometheus_client.CollectorRegistry` (never the
+        process-global default, so several servers in one process do not collide). The same
+        object is passed as ``registry`` to :func:`corral_on_event`, so a plugin can find the
+        metrics it created for this server.
+
+    Called once at startup. Name metrics with your plugin's prefix; keep label values bounded.
+    """
+
+
 # --- runtime --------------------------------------------------------------------------------------
 
 
 @hookspec
-def corral_on_event(event: Event) -> None:
+def corral_on_event(event: Event, registry: CollectorRegistry) -> None:
     """Observe a request or model lifecycle event (metrics, logging, tracing).
 
     :param event: one of the dataclasses in :mod:`corral.core.events`
         (``RequestStarted``, ``RequestQueued``, ``FirstToken``, ``RequestFinished``, ``ModelLoaded``,
-        ``ModelUnloaded``).
+        ``ModelUnloaded`` and the others listed there).
+    :param registry: the server's metrics registry (see :func:`corral_register_metrics`).
 
     Called synchronously on the thread that produced the event, possibly the event loop: keep it
     fast and never block. An exception raised here is logged and otherwise ignored; it never fails

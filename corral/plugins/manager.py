@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from types import ModuleType
 
 import pluggy
+from prometheus_client import CollectorRegistry
 
 from corral.core.engine import Backend
 from corral.core.events import Event
@@ -36,6 +37,8 @@ class Plugins:
         self.pm = pm
         self.backends: dict[str, Backend] = {}
         self.sources: list[ModelSource] = []
+        self.registry = CollectorRegistry(auto_describe=True)
+        """This server's Prometheus registry (``/metrics``), filled by ``corral_register_metrics``."""
         self._collect()
 
     def _collect(self) -> None:
@@ -55,12 +58,14 @@ class Plugins:
         for impl in self.pm.hook.corral_register_model_sources.get_hookimpls():
             _call(impl, register=add_source)
         self.sources.sort(key=lambda s: -s.priority)
+        for impl in self.pm.hook.corral_register_metrics.get_hookimpls():
+            _call(impl, registry=self.registry)
 
     def emit(self, event: Event) -> None:
         """Deliver an event to every observer; an observer's failure is logged, never raised."""
         for impl in self.pm.hook.corral_on_event.get_hookimpls():
             try:
-                _call(impl, event=event)
+                _call(impl, event=event, registry=self.registry)
             except Exception:
                 log.exception("plugin %s failed on %s", impl.plugin_name, type(event).__name__)
 

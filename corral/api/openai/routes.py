@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from litestar.handlers import HTTPRouteHandler
 
+from corral.api.openai import models, serving
 from corral.api.openai.embeddings import HANDLERS as EMBEDDING_HANDLERS
 
 __all__ = ["HANDLERS"]
 
-HANDLERS: list[HTTPRouteHandler] = [*EMBEDDING_HANDLERS]
+HANDLERS: list[HTTPRouteHandler] = [*serving.HANDLERS, *models.HANDLERS, *EMBEDDING_HANDLERS]

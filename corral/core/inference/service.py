@@ -12,7 +12,15 @@ from corral.core.assemble import StopMatcher, ThinkingParser, ToolCallParser, Ut
 from corral.core.config import Config
 from corral.core.engine import GenerateParams
 from corral.core.errors import BadRequest, CorralError
-from corral.core.events import Event, FirstToken, RequestFinished, RequestStarted
+from corral.core.events import (
+    CURRENT_REQUEST,
+    Event,
+    FirstToken,
+    InterTokenLatency,
+    KvCacheUsage,
+    RequestFinished,
+    RequestStarted,
+)
 from corral.core.inference.prepare import (
     ModelContext,
     generate_params,
@@ -59,15 +67,21 @@ class Inference:
         self, endpoint: str, model: str, chunks: AsyncIterator[Chunk]
     ) -> AsyncIterator[Chunk]:
         """Emit the request's lifecycle events around its chunks."""
-        rid = uuid.uuid4().hex[:16]
+        ctx = CURRENT_REQUEST.get()
+        rid = ctx.request_id if ctx is not None else uuid.uuid4().hex[:16]
         start = time.perf_counter()
         self.emit(RequestStarted(rid, endpoint, model))
-        status, first, last = 200, True, None
+        status, last, prev = 200, None, 0.0
+        gaps: list[float] = []
         try:
             async for chunk in chunks:
-                if first and (chunk.content or chunk.thinking or chunk.tool_calls):
-                    first = False
-                    self.emit(FirstToken(rid, model, time.perf_counter() - start))
+                if chunk.content or chunk.thinking or chunk.tool_calls:
+                    now = time.perf_counter()
+                    if prev:
+                        gaps.append(now - prev)
+                    else:
+                        self.emit(FirstToken(rid, model, now - start))
+                    prev = now
                 last = chunk
                 yield chunk
         except CorralError as exc:
@@ -78,6 +92,12 @@ class Inference:
             raise
         finally:
             m = last.metrics if last is not None else None
+            if ctx is not None and m is not None:
+                ctx.model = ctx.model or model
+                ctx.prompt_tokens += m.prompt_eval_count
+                ctx.eval_tokens += m.eval_count
+            if gaps:
+                self.emit(InterTokenLatency(rid, model, tuple(gaps)))
             self.emit(
                 RequestFinished(
                     rid,
@@ -295,6 +315,11 @@ class Inference:
             eval_duration=max(0, end - first),
         )
         context = list(params.prompt_tokens) + generated if keep_context else None
+        self.emit(
+            KvCacheUsage(
+                lease.loaded.local.name.display_shortest(), len(params.prompt_tokens) + len(generated), n_ctx
+            )
+        )
         yield Chunk(done=True, done_reason=done_reason, metrics=metrics, context=context)
 
 
