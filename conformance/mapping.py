@@ -36,6 +36,10 @@ _TARGET_FIELDS = {
 _NAME_FIELDS = ("model", "name", "from", "source", "destination")
 
 
+_MODEL_PATH = "/v1/models/"
+"""A path that names a model (``GET /v1/models/{model}``)."""
+
+
 @dataclass(frozen=True)
 class Binding:
     """One model name of a transcript and what stands in for it."""
@@ -53,6 +57,8 @@ class Bound:
 
     body: Any
     bindings: tuple[Binding, ...]
+    path: str | None = None
+    """The request path when a model name in it was replaced (``/v1/models/<name>``)."""
 
     @property
     def renames(self) -> dict[str, str]:
@@ -98,6 +104,11 @@ class ModelMap:
     def bind(self, t: Transcript) -> Bound | str:
         """Replace the model names of ``t``'s request; a string is the reason it cannot run here."""
         body = t.body
+        if t.path.startswith(_MODEL_PATH) and len(t.path) > len(_MODEL_PATH):
+            played = self._player(t.path[len(_MODEL_PATH) :], t)
+            if isinstance(played, str):
+                return played
+            return Bound(body, (played,), _MODEL_PATH + played.local)
         if not isinstance(body, dict):
             return Bound(body, ())
         body = dict(body)

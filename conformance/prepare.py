@@ -195,7 +195,7 @@ class Preparer:
         body = bound.body
         if isinstance(body, dict):
             body = self._fill(t, body, renames, notes)
-        path = t.path
+        path = bound.path or t.path
         content: bytes | None
         headers = dict(t.headers)
         json_body = None

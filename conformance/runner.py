@@ -157,7 +157,7 @@ def run(
     ``only`` (globs or substrings of names) and ``kinds`` narrow the transcripts; the ``*_model``
     arguments choose the local models that stand in for the transcripts' (see models.toml);
     ``num_predict`` caps generation (0: requests go out unchanged); ``tiny_models`` creates tiny
-    random-weight stand-ins for the chat, code and thinking roles (see conformance.tiny) unless a
+    random-weight stand-ins for the chat, code, thinking and embedding roles (see conformance.tiny) unless a
     model is given for the role; ``record_dir`` also saves
     each exchange as a new transcript there. Scratch models the run creates are deleted at the end.
     """

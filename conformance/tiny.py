@@ -1,12 +1,16 @@
 """Tiny stand-in models (random weights) for fast runs: a chat model with tools, a fill-in-the-middle
-model and a thinking model, created on the server from one small GGUF and removed afterwards."""
+model and a thinking model, created on the server from one small GGUF, and an embedding model (the
+same kind of GGUF with a pooling type); all removed afterwards."""
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 from conformance.mapping import SCRATCH_NAMESPACE
 from conformance.prepare import Preparer, Unavailable
 
-__all__ = ["TINY_MODELS", "create_tiny_models"]
+__all__ = ["TINY_EMBED", "TINY_MODELS", "TOOLS_TEMPLATE", "create_tiny_models"]
 
 # Each template uses the variables that give its model the capability (tools, insert, thinking)
 # and no other, so the "does not support ..." error transcripts still hold for the chat model.
@@ -21,12 +25,18 @@ _THINK = (
     "{{- range .Messages }}{{ .Role }}: {{ .Content }}\n{{ end }}assistant:{{ if .Think }} <think>{{ end }}"
 )
 
+TOOLS_TEMPLATE = _CHAT
+"""A chat template that shows ``.Tools``: a model created with it has the ``tools`` capability."""
+
 TINY_MODELS = {
     "chat": (f"{SCRATCH_NAMESPACE}/tiny-chat", _CHAT),
     "code": (f"{SCRATCH_NAMESPACE}/tiny-code", _CODE),
     "thinking": (f"{SCRATCH_NAMESPACE}/tiny-think", _THINK),
 }
 """Role → (model name, template) of the tiny stand-ins."""
+
+TINY_EMBED = f"{SCRATCH_NAMESPACE}/tiny-embed"
+"""The tiny embedding stand-in: ``llama.pooling_type`` 1 (mean) gives it the ``embedding`` capability."""
 
 
 def create_tiny_models(prep: Preparer) -> dict[str, str]:
@@ -42,4 +52,20 @@ def create_tiny_models(prep: Preparer) -> dict[str, str]:
             raise Unavailable(f"could not create tiny model {name!r}: {r.status_code} {r.text[:200]}")
         prep.created.add(name)
         out[role] = name
+    digest = prep.upload(_embedding_gguf())
+    r = prep.client.post(
+        "/api/create", json={"model": TINY_EMBED, "files": {"tiny.gguf": digest}, "stream": False}
+    )
+    if r.status_code != 200:
+        raise Unavailable(f"could not create tiny model {TINY_EMBED!r}: {r.status_code} {r.text[:200]}")
+    prep.created.add(TINY_EMBED)
+    out["embedding"] = TINY_EMBED
     return out
+
+
+def _embedding_gguf() -> bytes:
+    from corral.testing import write_tiny_gguf  # importable: prep.gguf_bytes() needed it already
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_tiny_gguf(Path(tmp) / "embed.gguf", seed=11, extra_metadata={"llama.pooling_type": 1})
+        return path.read_bytes()

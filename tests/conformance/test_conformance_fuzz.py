@@ -14,9 +14,9 @@ pytestmark = pytest.mark.integration
 
 OLLAMA_PATHS = [
     "/api/version", "/api/tags", "/api/show", "/api/create", "/api/copy", "/api/delete", "/api/pull",
-    "/api/generate", "/api/chat", "/api/ps",
+    "/api/generate", "/api/chat", "/api/ps", "/api/embed", "/api/push",
 ]  # fmt: skip
-"""Paths of Ollama's document that corral serves (add /api/embed with issue 6, /api/push with issue 7)."""
+"""Paths of Ollama's document that corral serves: all of them."""
 
 KNOWN_BUGS: dict[tuple[str, str], str] = {}
 """Reported corral bugs the fuzzer may hit: (operation, text in the response) → what is wrong."""
@@ -35,6 +35,15 @@ KNOWN_SCHEMA_DEFECTS = {
     ("POST /api/generate", "ST103"): "no request body or 400 response documented",
     ("POST /api/chat", "ST103"): "no request body or 400 response documented",
     ("DELETE /api/delete", "ST103"): "no request body or 400 response documented",
+    ("POST /api/embed", "ST103"): "no request body or 400 response documented",
+    ("POST /api/embeddings", "ST103"): "no request body or 400 response documented",
+    ("POST /api/push", "ST103"): "no request body or 400 response documented",
+    ("POST /v1/chat/completions", "ST103"): "no request body or 400 response documented",
+    ("POST /v1/completions", "ST103"): "no request body or 400 response documented",
+    ("POST /v1/embeddings", "ST103"): "no request body or 400 response documented",
+    ("GET /v1/models/{model}", "ST103"): "404 not documented",
+    ("GET /v1/models", "ST108"): "`data` documented as an array; an empty store answers null, as Ollama does",
+    ("GET /metrics", "ST105"): "Prometheus text documented as application/json",
 }
 """How corral's generated /schema misdescribes its API today (reported to the lead)."""
 

@@ -19,6 +19,13 @@ def test_chat_names_map_to_the_chat_model_and_others_by_role() -> None:
     assert not isinstance(code, str) and code.body["model"] == "tiny-code"
 
 
+def test_a_model_named_in_the_path_is_mapped_too() -> None:
+    bound = MODELS.bind(BY_NAME["openai_models_retrieve"])  # GET /v1/models/llama3.2
+    assert not isinstance(bound, str)
+    assert bound.path == "/v1/models/tiny-chat" and bound.renames == {"llama3.2": "tiny-chat"}
+    assert MODELS.bind(BY_NAME["api_chat_no_streaming"]).path is None  # type: ignore[union-attr]
+
+
 def test_roles_without_a_player_fall_back_to_the_chat_model() -> None:
     bound = MODELS.bind(BY_NAME["api_chat_images"])  # llava: vision
     assert not isinstance(bound, str)
