@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from corral.backends.cpu_ref.backend import CpuRefBackend
 from corral.core.engine import Backend
 from corral.plugins import hookimpl
+
+__all__ = ["corral_register_backends"]
 
 
 @hookimpl
 def corral_register_backends(register: Callable[[Backend], None]) -> None:
-    """Nothing registered yet (the backend lands with its issue)."""
+    """Contribute the ``cpu-ref`` backend (numpy only; always available)."""
+    register(CpuRefBackend())
