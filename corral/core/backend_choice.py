@@ -1,4 +1,27 @@
-"""Which backend runs a model: every backend probes it; an override or the best fit wins."""
+"""Which backend runs a model: every backend probes it; an override or the best fit wins.
+
+The policy (also in ``docs/backends.md``). The choice is made when a model loads, from each
+installed backend's :meth:`~corral.core.engine.Backend.probe` of that model on this host
+(:class:`~corral.core.engine.HostInfo`); the highest :attr:`~corral.core.engine.Fit.score` wins,
+ties go to the backend registered first (llamacpp, onnx, cpu-ref, then plugins):
+
+=====  ==========================================================  =========================
+score  backend and situation                                       rule it implements
+=====  ==========================================================  =========================
+120    llamacpp, build with GPU offload, host has CUDA or Metal    an accelerator beats CPU;
+110    onnx, onnxruntime-gpu installed, host has a CUDA device     llama.cpp first on a GPU
+50     llamacpp on the CPU                                         llama.cpp beats onnx on
+40     onnx on the CPU (CPUExecutionProvider)                      the CPU when both fit
+10     cpu-ref (numpy reference engine)                            the reference comes last
+5      llamacpp, architecture not in its list (may fail to load)   a guess below everything
+=====  ==========================================================  =========================
+
+A backend that cannot run the model (architecture, tensor types, tokenizer, missing library)
+returns None and is left out. ``PARAMETER backend NAME`` in the Modelfile, else the
+``CORRAL_BACKEND`` setting, overrides the scores but not the probe: the named backend must be
+installed and accept the model. The reason shown by ``/api/ps`` is the winner's
+:attr:`~corral.core.engine.Fit.reason` plus how it won.
+"""
 
 from __future__ import annotations
 

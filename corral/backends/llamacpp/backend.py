@@ -19,7 +19,8 @@ __all__ = ["LlamaCppBackend", "known_architectures"]
 
 log = logging.getLogger(__name__)
 
-GPU_SCORE = 100.0
+GPU_SCORE = 120.0
+"""Above the onnx backend on CUDA (110): llama.cpp is the primary engine on an accelerator too."""
 CPU_SCORE = 50.0
 UNKNOWN_ARCH_SCORE = 5.0
 """An architecture missing from our list may still load with a newer llama.cpp: offered, but

@@ -1,13 +1,18 @@
-"""Registers this package's backend through the same hook a third-party plugin uses."""
+"""Registers the onnx backend through the same hook a third-party plugin uses."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from corral.backends.onnx.backend import OnnxBackend
 from corral.core.engine import Backend
 from corral.plugins import hookimpl
+
+__all__ = ["corral_register_backends"]
 
 
 @hookimpl
 def corral_register_backends(register: Callable[[Backend], None]) -> None:
-    """Nothing registered yet (the backend lands with its issue)."""
+    """Contribute the ``onnx`` backend. It registers even without onnxruntime installed; its
+    probe then declines every model and says why in the log."""
+    register(OnnxBackend())
