@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
-import socket
 import statistics
 import tempfile
 import threading
@@ -44,20 +43,14 @@ from corral.core.services import build_services
 from corral.core.templates import builtin_template
 from corral.plugins import metrics as metrics_plugin
 from corral.plugins.manager import BUILTIN_PLUGINS, Plugins, build_plugins
-from corral.testing import write_tiny_gguf
+from corral.testing import free_port, write_tiny_gguf
 
 METRICS = "corral.plugins.metrics"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(models: Path) -> tuple[uvicorn.Server, httpx.Client, Plugins]:
     """A corral with every built-in plugin on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     config = load_config({}, host=HostURL("http", "127.0.0.1", port), models=models)
     plugins = build_plugins(entry_points=False)
     app = create_app(build_services(config, plugins=plugins))

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
@@ -31,6 +29,7 @@ from conformance.prepare import Preparer
 from conformance.runner import Outcome, Report, run
 from conformance.tiny import TINY_MODELS, create_tiny_models
 from conformance.transcripts import Transcript, load_transcripts
+from corral.testing import free_port, stop_process, wait_for_http
 
 __all__ = [
     "DEVIATIONS_FILE",
@@ -220,9 +219,7 @@ def _given(url: str) -> Iterator[str]:
 
 @contextmanager
 def _corral() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "CORRAL_HOST": f"127.0.0.1:{port}", "CORRAL_MODELS": str(Path(tmp) / "models")}
         log = Path(tmp) / "serve.log"
@@ -234,23 +231,12 @@ def _corral() -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(url, timeout=2)
-                    break
-                except httpx.HTTPError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("corral serve did not start") from None
-                    time.sleep(0.2)
+            wait_for_http(
+                url, proc, name="corral serve", timeout=60, interval=0.2, request_timeout=2, any_status=True
+            )
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            if stop_process(proc, timeout=40):
                 tail = log.read_text(errors="replace").splitlines()[-5:]
                 print("corral serve ignored SIGTERM for 40 s; killed. Its last log lines:", *tail, sep="\n")
 

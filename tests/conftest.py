@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,12 +17,7 @@ from corral.api.app import create_app
 from corral.core.config import HostURL, load_config
 from corral.core.services import Services, build_services
 from corral.plugins.manager import build_plugins
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from corral.testing import free_port
 
 
 @dataclass
@@ -81,3 +75,12 @@ def servers(tmp_path: Path) -> Iterator[_Servers]:
 def live_server(servers: _Servers) -> LiveServer:
     """corral serving on 127.0.0.1:<free port> with an empty store in tmp_path; stops after the test."""
     return servers.start()
+
+
+@pytest.fixture
+def cli_live_server(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> LiveServer:
+    """``live_server``, with the CLI (``corral.cli.main.main`` in this process) pointed at it through
+    ``CORRAL_HOST`` (``OLLAMA_HOST`` unset)."""
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    monkeypatch.setenv("CORRAL_HOST", live_server.base_url.removeprefix("http://"))
+    return live_server

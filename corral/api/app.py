@@ -15,7 +15,7 @@ from corral import __version__
 from corral.api import ops
 from corral.api.errors import EXCEPTION_HANDLERS
 from corral.api.hosts import HostCheckMiddleware, cors_config
-from corral.api.observe import ObserveMiddleware, Traffic
+from corral.api.observe import ObserveMiddleware, Traffic, observe_all_requests
 from corral.api.ollama import embed as ollama_embed
 from corral.api.ollama import inference as ollama_inference
 from corral.api.ollama import routes as ollama_routes
@@ -47,7 +47,7 @@ def create_app(services: Services) -> Litestar:
     def provide_services() -> Services:
         return services
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[ollama, openai, operations],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=cors_config(cfg.origins),
@@ -70,3 +70,6 @@ def create_app(services: Services) -> Litestar:
         ),
         request_max_body_size=64 * 1024 * 1024,
     )
+    # Also requests no route matches (404/405) get a request id, a log line, metrics and drain refusal.
+    observe_all_requests(app, emit=services.plugins.emit, traffic=traffic, debug=cfg.debug > 0)
+    return app

@@ -11,6 +11,12 @@ emits :class:`~corral.core.events.HttpRequestFinished` and logs one line per req
 Prompt text is never logged, except the request body at DEBUG level when ``debug`` is on.
 While :class:`Traffic` is draining (graceful shutdown) new requests get 503, except the
 operational endpoints.
+
+Litestar applies app ``middleware`` per route, so requests that match no route (404, 405) never
+reach a route-level instance. :func:`observe_all_requests` wraps the app's whole ASGI handler
+(inside Litestar's send wrapper, around its exception handling, CORS and routing) so those get
+the same id, log line, event and drain refusal. An instance seeing a request that an outer one
+already observes passes it through, so the two can be stacked.
 """
 
 from __future__ import annotations
@@ -20,14 +26,16 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any, cast
 
 import msgspec
+from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 
 from corral.core.events import CURRENT_REQUEST, Event, HttpRequestFinished, RequestContext
 
-__all__ = ["OPS_PATHS", "ObserveMiddleware", "Traffic", "format_access_line"]
+__all__ = ["OPS_PATHS", "ObserveMiddleware", "Traffic", "format_access_line", "observe_all_requests"]
 
 log = logging.getLogger("corral.access")
 
@@ -37,6 +45,7 @@ OPS_PATHS = frozenset({"/health", "/ready", "/metrics"})
 _ID_OK = re.compile(r"^[A-Za-z0-9._:/+=@-]{1,128}$")
 _MODEL_PEEK_LIMIT = 1 << 20
 _DEBUG_BODY_CHARS = 4000
+_OBSERVED = "corral.observed"
 
 
 class Traffic:
@@ -102,9 +111,10 @@ class ObserveMiddleware:
         self.debug = debug
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != ScopeType.HTTP or _OBSERVED in scope:
             await self.app(scope, receive, send)
             return
+        cast(dict[str, Any], scope)[_OBSERVED] = True
         http: HTTPScope = scope
         start = time.perf_counter()
         request_id = _incoming_id(scope) or uuid.uuid4().hex
@@ -177,6 +187,13 @@ class ObserveMiddleware:
         if self.debug and body:
             text = body[:_DEBUG_BODY_CHARS].decode("utf-8", "replace")
             log.debug("request body request_id=%s body=%s", ctx.request_id, text)
+
+
+def observe_all_requests(
+    app: Litestar, *, emit: Callable[[Event], None], traffic: Traffic, debug: bool = False
+) -> None:
+    """Put :class:`ObserveMiddleware` around ``app``'s whole ASGI handler, unmatched routes included."""
+    app.asgi_handler = ObserveMiddleware(app.asgi_handler, emit=emit, traffic=traffic, debug=debug)
 
 
 def _incoming_id(scope: Scope) -> str:

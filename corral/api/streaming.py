@@ -1,24 +1,35 @@
-"""Bridging blocking core work that reports progress onto NDJSON streams or single JSON replies."""
+"""Bridging core work onto HTTP: progress as NDJSON streams or single JSON replies, joined chunks,
+and cancelling work whose client went away."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import msgspec
-from litestar import Response
+from litestar import Request, Response
 from litestar.response import Stream
 
 from corral.core.errors import CorralError
+from corral.core.inference import Chunk
 from corral.core.sources import Progress, ProgressCallback
 
-__all__ = ["NDJSON", "collect_progress", "progress_dict", "progress_response", "run_with_progress"]
+__all__ = [
+    "NDJSON",
+    "collect_progress",
+    "join_chunks",
+    "progress_dict",
+    "progress_response",
+    "run_with_progress",
+    "until_disconnect",
+]
 
 NDJSON = "application/x-ndjson"
 
 _DONE = object()
+T = TypeVar("T")
 
 
 def progress_dict(p: Progress) -> dict[str, Any]:
@@ -101,3 +112,38 @@ async def collect_progress(work: Callable[[ProgressCallback], None]) -> Response
             raise item
         last = progress_dict(item)
     return Response(msgspec.json.encode(last), media_type="application/json", status_code=200)
+
+
+def join_chunks(chunks: list[Chunk]) -> Chunk:
+    """One generation's chunks joined (``stream: false``): contents, thinking, tool calls and
+    logprobs concatenated; the last chunk's end (done reason, metrics, context, debug info)."""
+    last = chunks[-1]
+    return Chunk(
+        content="".join(c.content for c in chunks),
+        thinking="".join(c.thinking for c in chunks),
+        tool_calls=[t for c in chunks for t in c.tool_calls],
+        logprobs=[lp for c in chunks for lp in c.logprobs],
+        done=True,
+        done_reason=last.done_reason,
+        metrics=last.metrics,
+        context=last.context,
+        debug_info=last.debug_info,
+    )
+
+
+async def until_disconnect(request: Request[Any, Any, Any], work: Coroutine[Any, Any, T]) -> T:
+    """Await ``work``; a client that disconnects meanwhile cancels it (and the generation)."""
+    task = asyncio.ensure_future(work)
+
+    async def watch() -> None:
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                task.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await task
+    finally:
+        watcher.cancel()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
@@ -65,6 +65,8 @@ class ShowResponse(TypedDict, total=False):
     model_info: dict[str, Any]
     capabilities: list[str]
     modified_at: str
+    backend: dict[str, str | None]
+    """corral's addition: ``{name, reason}``; name None when no installed backend can run it."""
 
 
 class ProgressEvent(TypedDict, total=False):
@@ -122,7 +124,7 @@ class ChatChunk(_Metrics, total=False):
 
 
 class RunningModel(TypedDict, total=False):
-    """One model of ``GET /api/ps``; ``backend`` (``{name, reason}``) is corral's addition."""
+    """One model of ``GET /api/ps``; ``backend`` (``{name, reason}``) and ``loading`` are corral's."""
 
     name: str
     model: str
@@ -133,6 +135,8 @@ class RunningModel(TypedDict, total=False):
     size_vram: int
     context_length: int
     backend: dict[str, str]
+    loading: dict[str, Any]
+    """corral's addition, only while the model loads: ``{progress: 0..1 or None, seconds}``."""
 
 
 class ClientError(Exception):
@@ -349,6 +353,19 @@ class Client:
         """``POST /api/chat`` with ``request`` (``model`` and ``messages``), streamed chunk by chunk."""
         for chunk in self._ndjson("/api/chat", {**request, "stream": True}):
             yield cast(ChatChunk, chunk)
+
+    def embed(
+        self, model: str, inputs: Sequence[str], *, keep_alive: str | int | None = None
+    ) -> list[list[float]]:
+        """``POST /api/embed``: one (normalized) vector per input, in order."""
+        body: dict[str, Any] = {"model": model, "input": list(inputs)}
+        if keep_alive is not None:
+            body["keep_alive"] = keep_alive
+        answer = self._json("POST", "/api/embed", body) or {}
+        vectors = answer.get("embeddings")
+        if not isinstance(vectors, list) or len(vectors) != len(inputs):
+            raise ResponseError("no embeddings returned")
+        return [[float(x) for x in v] for v in vectors]
 
     def load(
         self, model: str, *, keep_alive: str | int | None = None, think: bool | str | None = None

@@ -19,8 +19,9 @@ score  backend and situation                                       rule it imple
 A backend that cannot run the model (architecture, tensor types, tokenizer, missing library)
 returns None and is left out. ``PARAMETER backend NAME`` in the Modelfile, else the
 ``CORRAL_BACKEND`` setting, overrides the scores but not the probe: the named backend must be
-installed and accept the model. The reason shown by ``/api/ps`` is the winner's
-:attr:`~corral.core.engine.Fit.reason` plus how it won.
+installed and accept the model. The reason shown by ``/api/ps`` and ``/api/show`` is the
+winner's :attr:`~corral.core.engine.Fit.reason` plus how it won (for a model not loaded,
+``/api/show`` runs the probes again and reports what the policy would pick now).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from corral.core.errors import CorralError
 from corral.core.gguf import read_gguf
 from corral.core.store import LocalModel
 
-__all__ = ["Choice", "choose_backend", "model_spec"]
+__all__ = ["Choice", "choose_backend", "explain_choice", "model_spec"]
 
 log = logging.getLogger("corral.scheduler")
 
@@ -114,3 +115,20 @@ def choose_backend(
     others = [f"{b.name} {s:g}" for s, _, b, _ in fits[1:]]
     reason = fit.reason + (f" (best fit; also possible: {', '.join(others)})" if others else "")
     return Choice(backend, fit, reason)
+
+
+def explain_choice(
+    local: LocalModel, host: HostInfo, backends: Mapping[str, Backend], override: str | None
+) -> tuple[str | None, str]:
+    """The backend :func:`choose_backend` would pick for ``local`` now, and why.
+
+    Never raises for a model no backend can run: the answer is then ``(None, why)``. Reads the
+    GGUF header (call it from a worker thread).
+    """
+    try:
+        choice = choose_backend(model_spec(local), host, backends, override)
+    except CorralError as exc:
+        return None, exc.message
+    except (OSError, ValueError) as exc:
+        return None, f"cannot read model {local.name.display_shortest()}: {exc}"
+    return choice.backend.name, choice.reason

@@ -180,7 +180,18 @@ class Runner(Protocol):
 
 @runtime_checkable
 class Backend(Protocol):
-    """An inference engine. ``name`` is what ``PARAMETER backend`` and ``CORRAL_BACKEND`` use."""
+    """An inference engine. ``name`` is what ``PARAMETER backend`` and ``CORRAL_BACKEND`` use.
+
+    Optional method (not part of the protocol, so backends without it keep working; the core
+    looks it up with ``getattr``)::
+
+        def load_progress(self, model: ModelSpec) -> float | None: ...
+
+    How far a :meth:`load` of ``model`` running in another thread has got, from 0.0 to 1.0, or
+    None when unknown. ``/api/ps`` shows it for models being loaded (the onnx backend reports its
+    GGUF → ONNX conversion). Called from the event loop while the load runs: must be cheap and
+    thread-safe.
+    """
 
     name: str
 

@@ -1,7 +1,8 @@
 """Loaded runners: load on first use, share, queue, expire (keep_alive), evict (LRU), unload.
 
 All bookkeeping happens on the event loop under one asyncio lock; loading and closing run in
-worker threads. A request holds a :class:`Lease` while it uses a runner.
+worker threads. A request holds a :class:`Lease` while it uses a runner. Models being loaded are
+listed (:meth:`Scheduler.loading_models`) with the backend's optional ``load_progress``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import anyio
 from anyio import to_thread
 
-from corral.core.backend_choice import Choice, choose_backend, model_spec
+from corral.core.backend_choice import Choice, choose_backend, explain_choice, model_spec
 from corral.core.config import Config
 from corral.core.durations import FOREVER_NS
 from corral.core.engine import Backend, HostInfo, LoadParams, ModelSpec, Runner
@@ -34,7 +35,7 @@ from corral.core.events import (
 )
 from corral.core.store import LocalModel
 
-__all__ = ["Lease", "Loaded", "Scheduler"]
+__all__ = ["Lease", "Loaded", "Loading", "Scheduler"]
 
 log = logging.getLogger("corral.scheduler")
 
@@ -59,6 +60,35 @@ class Loaded:
     last_used: float = field(default_factory=time.monotonic)
     closing: bool = False
     idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True)
+class Loading:
+    """A model whose runner is being loaded right now."""
+
+    local: LocalModel
+    spec: ModelSpec
+    choice: Choice
+    load_params: LoadParams
+    started: float
+    """``time.monotonic()`` when the load began."""
+
+    @property
+    def seconds(self) -> float:
+        """Time spent loading so far."""
+        return time.monotonic() - self.started
+
+    def progress(self) -> float | None:
+        """The backend's ``load_progress`` (an optional method) clamped to 0..1; None when unknown."""
+        report = getattr(self.choice.backend, "load_progress", None)
+        if report is None:
+            return None
+        try:
+            value = report(self.spec)
+        except Exception as exc:  # a status display must not fail because of a plugin's bug
+            log.warning("backend %s load_progress failed: %s", self.choice.backend.name, exc)
+            return None
+        return None if value is None else min(1.0, max(0.0, float(value)))
 
 
 @dataclass
@@ -88,6 +118,7 @@ class Scheduler:
         self.host = host
         self.emit = emit
         self.loaded: dict[str, Loaded] = {}
+        self.loading: dict[str, Loading] = {}
         self._lock = asyncio.Lock()
         self._changed = asyncio.Condition(self._lock)
         self._pending = 0
@@ -177,12 +208,16 @@ class Scheduler:
         choice = choose_backend(spec, self.host, self.backends, override or self.config.backend or None)
         log.info("loading %s with %s: %s", local.name.display_shortest(), choice.backend.name, choice.reason)
         start = time.perf_counter_ns()
+        self.loading[key] = Loading(local, spec, choice, load, time.monotonic())
         try:
             runner = await to_thread.run_sync(choice.backend.load, spec, load)
         except Exception as exc:
             took_s = (time.perf_counter_ns() - start) / 1e9
             self.emit(ModelLoadFailed(local.name.display_shortest(), choice.backend.name, took_s, str(exc)))
             raise
+        finally:
+            # No await between here and ``self.loaded[key] = ...``: /api/ps never misses the model.
+            self.loading.pop(key, None)
         took = time.perf_counter_ns() - start
         parallel = max(1, min(self.config.num_parallel, runner.max_parallel))
         loaded = Loaded(
@@ -267,6 +302,25 @@ class Scheduler:
     def running(self) -> list[Loaded]:
         """Loaded models, latest expiry first (``/api/ps`` order)."""
         return sorted(self.loaded.values(), key=lambda m: m.expires_at_ns, reverse=True)
+
+    def loading_models(self) -> list[Loading]:
+        """Models being loaded, oldest load first."""
+        return sorted(self.loading.values(), key=lambda m: m.started)
+
+    def backend_report(self, local: LocalModel) -> dict[str, str | None]:
+        """``{"name", "reason"}`` of the backend running ``local`` (the loaded or loading runner's
+        choice), else of the one the policy would choose now; name None when none can run it.
+
+        The override is the model's ``PARAMETER backend``, else ``CORRAL_BACKEND``, as for a load.
+        May read the GGUF header: call it from a worker thread.
+        """
+        key = _model_key(local)
+        current = self.loaded.get(key) or self.loading.get(key)
+        if current is not None:
+            return {"name": current.choice.backend.name, "reason": current.choice.reason}
+        override = local.params.get("backend") or self.config.backend or None
+        name, reason = explain_choice(local, self.host, self.backends, str(override) if override else None)
+        return {"name": name, "reason": reason}
 
     def find(self, local: LocalModel) -> Loaded | None:
         """The loaded instance of ``local``, if any."""

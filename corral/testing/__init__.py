@@ -1,4 +1,5 @@
-"""Test kit for corral and plugin authors: tiny GGUF models and a catalogue of broken GGUF files."""
+"""Test kit for corral and plugin authors: tiny GGUF models, a catalogue of broken GGUF files, and
+helper processes (free ports, waiting until a server answers)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from corral.testing.malformed import (
     minimal_builder,
     minimal_gguf_bytes,
 )
+from corral.testing.processes import free_port, stop_process, wait_for_http
 from corral.testing.tiny_gguf import WeightType, write_tiny_gguf
 from corral.testing.vocab import (
     BOS_ID,
@@ -41,9 +43,12 @@ __all__ = [
     "build_vocab",
     "encode_string",
     "encode_value",
+    "free_port",
     "invalid_model_cases",
     "malformed_cases",
     "minimal_builder",
     "minimal_gguf_bytes",
+    "stop_process",
+    "wait_for_http",
     "write_tiny_gguf",
 ]

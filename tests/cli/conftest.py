@@ -6,12 +6,13 @@ socket: the stand-in of ``fake_ollama``, and later the real corral server.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
 from fake_ollama import FakeOllama, FakeServer
+
+from corral.testing import free_port
 
 
 @pytest.fixture
@@ -38,9 +39,7 @@ def server(fake_server: FakeOllama, monkeypatch: pytest.MonkeyPatch) -> FakeOlla
 @pytest.fixture
 def dead_host(monkeypatch: pytest.MonkeyPatch) -> str:
     """Point the CLI at a loopback port nothing listens on; returns the expected base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
     monkeypatch.setenv("CORRAL_HOST", f"127.0.0.1:{port}")
     return f"http://127.0.0.1:{port}"

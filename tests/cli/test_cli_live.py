@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,14 +12,8 @@ from corral.cli.main import main
 from corral.testing import write_tiny_gguf
 
 
-@pytest.fixture
-def live(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.delenv("OLLAMA_HOST", raising=False)
-    monkeypatch.setenv("CORRAL_HOST", live_server.base_url.removeprefix("http://"))
-    return live_server
-
-
-def test_model_lifecycle(live: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("cli_live_server")
+def test_model_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_tiny_gguf(tmp_path / "tiny.gguf")
     (tmp_path / "Modelfile").write_text(
         "FROM ./tiny.gguf\nSYSTEM You are terse.\nPARAMETER temperature 0.25\nPARAMETER stop <end>\n"
@@ -63,7 +56,8 @@ def test_model_lifecycle(live: Any, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out.split() == ["NAME", "ID", "SIZE", "MODIFIED"]
 
 
-def test_errors_from_the_real_server(live: Any, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("cli_live_server")
+def test_errors_from_the_real_server(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", "nope"]) == 1
     assert capsys.readouterr().err == "Error: model 'nope:latest' not found\n"
     assert main(["rm", "nope"]) == 1

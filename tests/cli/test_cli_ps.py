@@ -71,14 +71,10 @@ def test_table_columns_and_until() -> None:
     assert format_running(models, prefix="b", now=NOW).splitlines()[1].startswith("b:latest")
 
 
+@pytest.mark.usefixtures("cli_live_server")
 def test_ps_and_stop_against_the_server(
-    live_server: LiveServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    live_server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("OLLAMA_HOST", raising=False)
-    monkeypatch.setenv("CORRAL_HOST", live_server.base_url.removeprefix("http://"))
     add_tiny(live_server, tmp_path)
     c = live_server.client
 

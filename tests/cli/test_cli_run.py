@@ -76,13 +76,11 @@ def api_answer(server: LiveServer, prompt: str, model: str = "tiny") -> dict[str
 
 
 @pytest.fixture
-def tiny(live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LiveServer:
-    add_tiny(live_server, tmp_path)
-    monkeypatch.delenv("OLLAMA_HOST", raising=False)
-    monkeypatch.setenv("CORRAL_HOST", live_server.base_url.removeprefix("http://"))
+def tiny(cli_live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LiveServer:
+    add_tiny(cli_live_server, tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a terminal, nothing piped
-    return live_server
+    return cli_live_server
 
 
 def test_one_shot_prints_the_streamed_answer_and_verbose_stats(

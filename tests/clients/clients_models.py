@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from corral.testing import write_tiny_gguf
+from corral.testing import free_port, stop_process, wait_for_http, write_tiny_gguf
 
 __all__ = ["TINY", "TINY_EMBED", "TINY_TOOLS", "create_tiny", "oci_registry", "tiny_embedding_gguf"]
 
@@ -49,9 +47,7 @@ def oci_registry(root: Path) -> Iterator[str]:
     binary = shutil.which("docker-registry")
     if binary is None:
         raise RuntimeError("docker-registry is not installed (.ci/run installs it)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     root.mkdir(parents=True, exist_ok=True)
     config = root / "registry.yml"
     config.write_text(
@@ -63,17 +59,9 @@ def oci_registry(root: Path) -> Iterator[str]:
         [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("docker-registry did not start")
-            time.sleep(0.1)
+        wait_for_http(
+            f"http://127.0.0.1:{port}/v2/", proc, name="docker-registry", timeout=20, request_timeout=2
+        )
         yield f"127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_process(proc)

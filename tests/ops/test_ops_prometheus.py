@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from corral.testing import stop_process, wait_for_http
 from tests.conftest import LiveServer, free_port
 from tests.ops.ops_support import add_tiny_model
 
@@ -55,24 +56,12 @@ def prometheus(live_server: LiveServer, tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("prometheus did not start: " + (tmp_path / "prometheus.log").read_text())
-            time.sleep(0.2)
+        wait_for_http(
+            f"{url}/-/ready", proc, name="prometheus", interval=0.2, log=tmp_path / "prometheus.log"
+        )
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from corral.core.digest import sha256_digest
-from corral.testing import write_tiny_gguf
+from corral.testing import stop_process, wait_for_http, write_tiny_gguf
 from tests.conftest import LiveServer, free_port
 
 REGISTRY_BIN = "docker-registry"
@@ -65,23 +64,12 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     with open(log, "wb") as out:
         proc = subprocess.Popen([binary, "serve", str(config)], stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("docker-registry did not start:\n" + log.read_text())
-            time.sleep(0.05)
+        wait_for_http(
+            f"http://127.0.0.1:{port}/v2/", proc, name="docker-registry", timeout=20, interval=0.05, log=log
+        )
         yield Registry(f"127.0.0.1:{port}", root, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 # --- an HTTP proxy in front of the registry ------------------------------------------------------

@@ -17,15 +17,10 @@ from tests.conftest import LiveServer
 from tests.registry.conftest import Registry, create_tiny
 
 
+@pytest.mark.usefixtures("cli_live_server")
 def test_registry_cli_push_and_pull(
-    live_server: LiveServer,
-    registry: Registry,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    live_server: LiveServer, registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("OLLAMA_HOST", raising=False)
-    monkeypatch.setenv("CORRAL_HOST", live_server.base_url.removeprefix("http://"))
     name = f"{registry.host}/{registry.repo('cli')}:latest"
     gguf = create_tiny(live_server, name, tmp_path, seed=11)
     assert main(["push", "--insecure", name]) == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -14,8 +13,9 @@ from litestar.response import Stream
 from corral.api.decode import decode_body
 from corral.api.errors import json_response
 from corral.api.ollama.inference_schemas import ChatRequest, GenerateRequest, chat_input, generate_input
-from corral.api.streaming import NDJSON
+from corral.api.streaming import NDJSON, join_chunks, until_disconnect
 from corral.core.catalog.describe import details
+from corral.core.durations import FOREVER_NS
 from corral.core.errors import CorralError
 from corral.core.inference import Chunk
 from corral.core.services import Services
@@ -94,22 +94,6 @@ def chat_object(model: str, chunk: Chunk) -> dict[str, Any]:
     return out
 
 
-def _join(chunks: list[Chunk]) -> Chunk:
-    """``stream: false``: contents, thinking, tool calls and logprobs joined; the last chunk's metadata."""
-    last = chunks[-1]
-    return Chunk(
-        content="".join(c.content for c in chunks),
-        thinking="".join(c.thinking for c in chunks),
-        tool_calls=[t for c in chunks for t in c.tool_calls],
-        logprobs=[lp for c in chunks for lp in c.logprobs],
-        done=True,
-        done_reason=last.done_reason,
-        metrics=last.metrics,
-        context=last.context,
-        debug_info=last.debug_info,
-    )
-
-
 async def _respond(
     request: Request[Any, Any, Any],
     chunks: AsyncIterator[Chunk],
@@ -121,35 +105,16 @@ async def _respond(
     if first.done and (first.done_reason in ("load", "unload") or first.debug_info is not None):
         return json_response(to_object(first))
     if not stream:
-        return json_response(to_object(_join(await _collect(request, first, chunks))))
+        # A client that disconnects while the chunks are gathered cancels the generation.
+        return json_response(to_object(join_chunks(await until_disconnect(request, _gather(first, chunks)))))
     return Stream(_lines(first, chunks, to_object), media_type=NDJSON, status_code=200)
 
 
-async def _collect(
-    request: Request[Any, Any, Any], first: Chunk, chunks: AsyncIterator[Chunk]
-) -> list[Chunk]:
-    """Gather the chunks; a client that disconnects meanwhile cancels the generation."""
-
-    async def gather() -> list[Chunk]:
-        out = [first]
-        async for c in chunks:
-            out.append(c)
-        return out
-
-    task = asyncio.ensure_future(gather())
-
-    async def watch() -> None:
-        while True:
-            message = await request.receive()
-            if message["type"] == "http.disconnect":
-                task.cancel()
-                return
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        return await task
-    finally:
-        watcher.cancel()
+async def _gather(first: Chunk, chunks: AsyncIterator[Chunk]) -> list[Chunk]:
+    out = [first]
+    async for c in chunks:
+        out.append(c)
+    return out
 
 
 async def _lines(
@@ -181,8 +146,25 @@ async def chat(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
 
 @get("/api/ps")
 async def ps(services: Svc) -> Response[bytes]:
-    """Loaded models, latest expiry first."""
+    """Models being loaded (with corral's ``loading`` field), then loaded models, latest expiry first."""
     models = []
+    for loading in services.scheduler.loading_models():
+        local = loading.local
+        short = local.name.display_shortest()
+        models.append(
+            {
+                "name": short,
+                "model": short,
+                "size": 0,
+                "digest": local.digest,
+                "details": details(services.store, local.manifest),
+                "expires_at": rfc3339_local(FOREVER_NS),
+                "size_vram": 0,
+                "context_length": loading.load_params.num_ctx,
+                "backend": {"name": loading.choice.backend.name, "reason": loading.choice.reason},
+                "loading": {"progress": loading.progress(), "seconds": round(loading.seconds, 3)},
+            }
+        )
     for loaded in services.scheduler.running():
         local = loaded.local
         short = local.name.display_shortest()

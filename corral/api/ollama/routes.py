@@ -58,7 +58,9 @@ async def show(request: Request[Any, Any, Any], services: Svc) -> Response[bytes
     name = req.model or req.name
     if not name:
         raise BadRequest("model is required")
-    info = await to_thread.run_sync(lambda: services.catalog.show(name, verbose=req.verbose))
+    info = await to_thread.run_sync(
+        lambda: services.catalog.show(name, verbose=req.verbose, backend=services.scheduler.backend_report)
+    )
     if request.headers.get("user-agent", "").startswith("GitHubCopilotChat/"):
         info["model_info"]["general.basename"] = name
     return json_response(info)

@@ -3,8 +3,7 @@ one JSON object or an SSE stream ending in ``data: [DONE]``."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -22,6 +21,7 @@ from corral.api.openai.from_openai import (
     from_completion_request,
 )
 from corral.api.openai.protocol import ChatCompletionRequest, CompletionRequest
+from corral.api.streaming import join_chunks, until_disconnect
 from corral.core.errors import CorralError
 from corral.core.inference import Chunk
 from corral.core.services import Services
@@ -30,7 +30,6 @@ __all__ = ["HANDLERS"]
 
 Svc = NamedDependency[Services]
 I = TypeVar("I")  # noqa: E741
-T = TypeVar("T")
 Choices = AsyncIterator[tuple[int, Chunk]]
 SSE = "text/event-stream"
 
@@ -62,33 +61,15 @@ async def _forced(choices: Choices) -> Choices:
     async for i, chunk in choices:
         held.append(chunk)
         if chunk.done:
-            yield i, out.forced_call(out.join(held))
+            yield i, out.forced_call(join_chunks(held))
             held = []
-
-
-async def _until_disconnect(request: Request[Any, Any, Any], work: Coroutine[Any, Any, T]) -> T:
-    """Await ``work``; a client that disconnects meanwhile cancels it (and the generation)."""
-    task = asyncio.ensure_future(work)
-
-    async def watch() -> None:
-        while True:
-            message = await request.receive()
-            if message["type"] == "http.disconnect":
-                task.cancel()
-                return
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        return await task
-    finally:
-        watcher.cancel()
 
 
 async def _joined(choices: Choices, count: int) -> list[Chunk]:
     held: list[list[Chunk]] = [[] for _ in range(count)]
     async for i, chunk in choices:
         held[i].append(chunk)
-    return [out.join(h) for h in held]
+    return [join_chunks(h) for h in held]
 
 
 async def _sse(objects: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
@@ -140,7 +121,7 @@ async def chat_completions(request: Request[Any, Any, Any], services: Svc) -> Re
         choices = _forced(choices)
     if plan.stream:
         return Stream(_sse(_chat_stream(env, plan, choices)), media_type=SSE, status_code=200)
-    joined = await _until_disconnect(request, _joined(choices, len(plan.inputs)))
+    joined = await until_disconnect(request, _joined(choices, len(plan.inputs)))
     logprobs = any(inp.logprobs for inp in plan.inputs)
     return json_response(out.chat_completion(env, joined, logprobs))
 
@@ -174,7 +155,7 @@ async def completions(request: Request[Any, Any, Any], services: Svc) -> Respons
     _, choices = await _start(services.inference.generate, plan.inputs)
     if plan.stream:
         return Stream(_sse(_completion_stream(env, plan, choices)), media_type=SSE, status_code=200)
-    joined = await _until_disconnect(request, _joined(choices, len(plan.inputs)))
+    joined = await until_disconnect(request, _joined(choices, len(plan.inputs)))
     return json_response(out.completion(env, joined, plan.echo, plan.logprobs is not None, plan.prompts))
 
 

@@ -1,6 +1,7 @@
 """Core chunks → OpenAI response objects: completions, stream chunks, usage, logprobs, tool calls.
 
-Pure functions, no I/O. A "choice" here is a :class:`Chunk` joined from one generation.
+Pure functions, no I/O. A "choice" here is a :class:`Chunk` joined from one generation
+(:func:`corral.api.streaming.join_chunks`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ __all__ = [
     "completion_usage_chunk",
     "finish_reason",
     "forced_call",
-    "join",
     "logprobs_content",
     "usage",
     "usage_chunk",
@@ -50,21 +50,6 @@ class Envelope:
     def new(cls, prefix: str, model: str) -> Envelope:
         """A fresh id such as ``chatcmpl-3f9a...`` and the current time."""
         return cls(f"{prefix}-{secrets.token_hex(12)}", int(time.time()), model)
-
-
-def join(chunks: list[Chunk]) -> Chunk:
-    """One generation's chunks joined: texts, tool calls and logprobs; the last chunk's end."""
-    last = chunks[-1]
-    return Chunk(
-        content="".join(c.content for c in chunks),
-        thinking="".join(c.thinking for c in chunks),
-        tool_calls=[t for c in chunks for t in c.tool_calls],
-        logprobs=[lp for c in chunks for lp in c.logprobs],
-        done=True,
-        done_reason=last.done_reason,
-        metrics=last.metrics,
-        debug_info=last.debug_info,
-    )
 
 
 def forced_call(joined: Chunk) -> Chunk:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import threading
@@ -15,8 +14,10 @@ import numpy as np
 from corral.backends.llamacpp._host import release_freed_memory
 from corral.backends.llamacpp.grammar import GrammarCache
 from corral.backends.llamacpp.sampling import SamplerChain, logprobs_from_logits
+from corral.backends.llamacpp.vocab import token_piece, tokenize_utf8, utf8
 from corral.core.engine import GenerateParams, TokenLogprob, TokenOut
 from corral.core.errors import BadRequest, CorralError
+from corral.core.token_ids import check_token_ids
 
 __all__ = ["GenerationInfo", "LlamaCppRunner"]
 
@@ -105,58 +106,22 @@ class LlamaCppRunner:
     def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = True) -> list[int]:
         """Text to token ids; ``add_special`` adds BOS/EOS as the model's metadata says."""
         self._require_open()
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:
-            # Lone surrogates become U+FFFD: llama.cpp's UTF-8 decoder throws (and the process
-            # aborts) on invalid UTF-8.
-            data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
+        data = utf8(text)
         if len(data) > _MAX_TEXT_BYTES:
             raise BadRequest("input is too long to tokenize")
-        capacity = len(data) + 16
-        while True:
-            buf = (self._lib.llama_token * capacity)()
-            n = int(
-                self._lib.llama_tokenize(
-                    self._vocab, data, len(data), buf, capacity, add_special, parse_special
-                )
-            )
-            if n >= 0:
-                return list(buf[:n])
-            if -n <= capacity:
-                raise CorralError(f"llama.cpp failed to tokenize the input ({n})")
-            capacity = -n
+        return tokenize_utf8(self._lib, self._vocab, data, add_special, parse_special)
 
     def detokenize(self, tokens: Sequence[int]) -> bytes:
         """Token ids back to bytes, special tokens rendered as their text."""
         self._require_open()
-        self._check_tokens(tokens)
+        check_token_ids(tokens, self._n_vocab)
         return b"".join(self._piece(t) for t in tokens)
 
     def _piece(self, token: int) -> bytes:
         piece = self._pieces.get(token)
         if piece is None:
-            size = 64
-            while True:
-                buf = ctypes.create_string_buffer(size)
-                n = int(self._lib.llama_token_to_piece(self._vocab, token, buf, size, 0, True))
-                if n >= 0:
-                    piece = buf.raw[:n]
-                    break
-                size = -n
-            self._pieces[token] = piece
+            piece = self._pieces[token] = token_piece(self._lib, self._vocab, token)
         return piece
-
-    def _check_tokens(self, tokens: Sequence[int]) -> None:
-        if not tokens:
-            return
-        try:
-            ids = np.asarray(tokens, dtype=np.int64)
-        except (OverflowError, TypeError, ValueError) as exc:
-            raise BadRequest(f"invalid token ids: {exc}") from exc
-        bad = ids[(ids < 0) | (ids >= self._n_vocab)]
-        if bad.size:
-            raise BadRequest(f"invalid token id {int(bad[0])}: the vocabulary has {self._n_vocab} tokens")
 
     # --- generation -----------------------------------------------------------------------------
 
@@ -175,7 +140,7 @@ class LlamaCppRunner:
         tokens = list(params.prompt_tokens)
         if not tokens:
             raise BadRequest("the prompt is empty")
-        self._check_tokens(tokens)
+        check_token_ids(tokens, self._n_vocab)
         grammar = self._grammars.for_request(params)
         info = GenerationInfo()
         tokens, info.truncated = _fit_context(tokens, self.context_length, params.num_keep)
@@ -320,7 +285,7 @@ class LlamaCppRunner:
             raise BadRequest("this model was not loaded for embeddings")
         if not tokens:
             raise BadRequest("the input is empty")
-        self._check_tokens(tokens)
+        check_token_ids(tokens, self._n_vocab)
         if len(tokens) > self.context_length:
             raise BadRequest("the input length exceeds the context length")
         lib = self._lib

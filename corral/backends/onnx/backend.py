@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from corral.backends.onnx.graph import ARCHITECTURES, MAX_ROPE_POSITIONS
@@ -95,6 +96,15 @@ class OnnxBackend:
         else:
             why = "no GPU on this host"
         return Fit(CPU_SCORE, f"onnx: ONNX Runtime CPUExecutionProvider ({why})")
+
+    def load_progress(self, model: ModelSpec) -> float | None:
+        """The GGUF → ONNX conversion's fraction done while :meth:`load` converts ``model``;
+        None before and after it (reading the tokenizer, opening the session, reusing the cache)."""
+        if "corral.backends.onnx.cache" not in sys.modules:  # nothing converted in this process yet
+            return None
+        from corral.backends.onnx.cache import conversions
+
+        return conversions.get(model.digest.removeprefix("sha256:"))
 
     def load(self, model: ModelSpec, params: LoadParams) -> OnnxRunner:
         """Convert the GGUF (or reuse the cached conversion) and open an ONNX Runtime session."""

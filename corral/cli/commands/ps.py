@@ -24,15 +24,20 @@ def processor(size: int, size_vram: int) -> str:
     return f"{cpu}%/{100 - cpu}% CPU/GPU"
 
 
-def _until(expires_at: str | None, now: datetime) -> str:
-    when = parse_timestamp(expires_at)
+def _until(model: RunningModel, now: datetime) -> str:
+    loading = model.get("loading")
+    if loading is not None:
+        progress = loading.get("progress")
+        return "loading..." if progress is None else f"loading {int(float(progress) * 100)}%"
+    when = parse_timestamp(model.get("expires_at"))
     if when is not None and when < now:
         return "Stopping..."
     return human_time(when, "Never", now=now)
 
 
 def format_running(models: list[RunningModel], prefix: str | None = None, now: datetime | None = None) -> str:
-    """The ``NAME ID SIZE PROCESSOR CONTEXT UNTIL BACKEND`` table (BACKEND is corral's addition)."""
+    """The ``NAME ID SIZE PROCESSOR CONTEXT UNTIL BACKEND`` table (BACKEND is corral's addition;
+    UNTIL says ``loading 42%`` while a model loads)."""
     now = now or datetime.now(UTC)
     rows = [
         [
@@ -41,7 +46,7 @@ def format_running(models: list[RunningModel], prefix: str | None = None, now: d
             human_bytes(int(m.get("size", 0))),
             processor(int(m.get("size", 0)), int(m.get("size_vram", 0))),
             str(m.get("context_length", 0)),
-            _until(m.get("expires_at"), now),
+            _until(m, now),
             (m.get("backend") or {}).get("name", ""),
         ]
         for m in models

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-
-from corral.cli.commands import Command, Context
-from corral.cli.progress import ProgressDisplay
+from corral.cli.commands.transfer import transfer_command
 
 __all__ = ["COMMAND"]
 
-
-def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL")
-    parser.add_argument("--insecure", action="store_true", help="Use an insecure registry")
-
-
-def _run(args: argparse.Namespace, ctx: Context) -> int:
-    with ctx.client() as client, ProgressDisplay() as display:
-        for event in client.pull(args.model, insecure=args.insecure):
-            display.update(event)
-    return 0
-
-
-COMMAND = Command(name="pull", help="Pull a model from a registry", configure=_configure, run=_run)
+COMMAND = transfer_command(
+    "pull",
+    "Pull a model from a registry",
+    lambda client, model, insecure: client.pull(model, insecure=insecure),
+)

@@ -21,6 +21,7 @@ from corral.cli.repl import (
     show_answer,
 )
 from corral.cli.repl.display import waiting
+from corral.cli.repl.embed import embed_loop, format_vector
 from corral.core.durations import parse_go_duration
 
 __all__ = ["COMMAND", "parse_think"]
@@ -133,6 +134,20 @@ def _one_shot(client: Client, session: Session, prompt: str) -> int:
     return 0
 
 
+def _embedding_only(info: ShowResponse) -> bool:
+    """An embedding model that cannot complete text: ``run`` prints vectors (as Ollama does)."""
+    capabilities = info.get("capabilities") or []
+    return "embedding" in capabilities and "completion" not in capabilities
+
+
+def _embed_one_shot(client: Client, session: Session, text: str) -> int:
+    if not text.strip():
+        raise UsageError(f'embedding models need input text: corral run {session.model} "your text here"')
+    vectors = client.embed(session.model, [text], keep_alive=session.keep_alive)
+    print(format_vector(vectors[0]), flush=True)
+    return 0
+
+
 def _interactive(client: Client, session: Session, info: ShowResponse) -> int:
     with waiting():
         client.load(session.model, keep_alive=session.keep_alive, think=session.think)
@@ -167,6 +182,11 @@ def _run(args: argparse.Namespace, ctx: Context) -> int:
             verbose=args.verbose,
             word_wrap=not args.nowordwrap,
         )
+        if _embedding_only(info):
+            if interactive:
+                reader = LineReader(default_history_path())
+                return embed_loop(client, args.model, reader, sys.stdout, keep_alive=args.keepalive)
+            return _embed_one_shot(client, session, " ".join(parts))
         if interactive:
             return _interactive(client, session, info)
         return _one_shot(client, session, " ".join(parts))

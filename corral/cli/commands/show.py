@@ -40,7 +40,8 @@ def _metadata_value(value: Any) -> str:
 
 
 def format_info(resp: ShowResponse, verbose: bool = False) -> str:
-    """The sections Ollama prints: Model, Capabilities, Parameters, (Metadata,) System, License."""
+    """The sections Ollama prints: Model, Capabilities, (corral's Backend,) Parameters, (Metadata,)
+    System, License."""
     sections: list[tuple[str, list[list[str]]]] = []
     info = resp.get("model_info") or {}
     details = resp.get("details") or {}
@@ -59,6 +60,9 @@ def format_info(resp: ShowResponse, verbose: bool = False) -> str:
     sections.append(("Model", model_rows))
     if resp.get("capabilities"):
         sections.append(("Capabilities", [[c] for c in resp.get("capabilities", [])]))
+    backend = resp.get("backend")
+    if backend:  # corral's addition: which backend runs the model and why
+        sections.append(("Backend", [[backend.get("name") or "none", backend.get("reason") or ""]]))
     if resp.get("parameters"):
         rows = []
         for line in resp.get("parameters", "").splitlines():

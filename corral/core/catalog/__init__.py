@@ -21,7 +21,7 @@ from corral.core.events import Event
 from corral.core.names import ModelName, parse_name, validate_name
 from corral.core.registry import Credentials, RegistryOptions, RegistrySource, push_model
 from corral.core.sources import ModelSource, Progress, ProgressCallback
-from corral.core.store import Store
+from corral.core.store import LocalModel, Store
 
 __all__ = ["Catalog", "CreateSpec"]
 
@@ -50,12 +50,26 @@ class Catalog:
         """``/api/tags`` entries, newest first."""
         return [list_entry(self.store, item) for item in self.store.list_models()]
 
-    def show(self, name: str, *, verbose: bool = False) -> dict[str, Any]:
-        """``/api/show`` for ``name`` (404 ``model 'NAME:TAG' not found``)."""
+    def show(
+        self,
+        name: str,
+        *,
+        verbose: bool = False,
+        backend: Callable[[LocalModel], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """``/api/show`` for ``name`` (404 ``model 'NAME:TAG' not found``).
+
+        ``backend`` (the scheduler's :meth:`~corral.core.scheduler.Scheduler.backend_report`)
+        fills corral's ``backend`` field: which backend runs the model and why.
+        """
         parsed = parse_name(name)
         if not parsed.is_valid():
             raise ModelNotFound(f"model '{parsed.display_shortest()}' not found")
-        return show_model(self.store, self.store.resolve(parsed), verbose=verbose)
+        local = self.store.resolve(parsed)
+        out = show_model(self.store, local, verbose=verbose)
+        if backend is not None:
+            out["backend"] = backend(local)
+        return out
 
     # --- manifests ---------------------------------------------------------------------------
 
@@ -123,10 +137,7 @@ class Catalog:
 
     def check_pull(self, name: str) -> ModelName:
         """Validate a pull target (400 ``invalid model name``)."""
-        try:
-            return validate_name(name)
-        except InvalidModelName:
-            raise InvalidModelName() from None
+        return _validated(name)
 
     def pull(
         self,
@@ -161,10 +172,7 @@ class Catalog:
         """Validate a push target: 400 ``model is required`` / ``invalid model name``."""
         if not name:
             raise BadRequest("model is required")
-        try:
-            return validate_name(name)
-        except InvalidModelName:
-            raise InvalidModelName() from None
+        return _validated(name)
 
     def push(
         self,
@@ -191,3 +199,11 @@ def _ignore(event: Event) -> None:
 def _actual(message: str) -> str:
     # The store's message ends with: got "sha256:<hex>"
     return message.rsplit('got "', 1)[-1].rstrip('"')
+
+
+def _validated(name: str) -> ModelName:
+    """``validate_name`` with Ollama's bare ``invalid model name`` (no details of what is wrong)."""
+    try:
+        return validate_name(name)
+    except InvalidModelName:
+        raise InvalidModelName() from None

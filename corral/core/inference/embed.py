@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 from anyio import to_thread
 
-from corral.core.config import Config
 from corral.core.engine import Runner
-from corral.core.errors import BadRequest, CorralError, ModelNotFound
-from corral.core.events import Event, RequestFinished, RequestStarted
+from corral.core.errors import BadRequest, ModelNotFound
+from corral.core.events import RequestFinished, RequestStarted
 from corral.core.inference.prepare import ModelContext, lookup
 from corral.core.inference.types import EmbedInput, EmbedResult
-from corral.core.options import resolve_options
-from corral.core.scheduler import Scheduler
-from corral.core.store import Store
+from corral.core.inference.usecase import UseCase, failed_status
 
 __all__ = ["Embedder", "fit_tokens", "l2_normalize"]
 
@@ -60,20 +57,8 @@ def _find(tokens: list[int], body: list[int]) -> int:
     return -1
 
 
-class Embedder:
+class Embedder(UseCase):
     """The embed use case over the store and the scheduler (``services.embedder``)."""
-
-    def __init__(
-        self,
-        config: Config,
-        store: Store,
-        scheduler: Scheduler,
-        emit: Callable[[Event], None] = lambda e: None,
-    ) -> None:
-        self.config = config
-        self.store = store
-        self.scheduler = scheduler
-        self.emit = emit
 
     async def embed(self, inp: EmbedInput, endpoint: str = "embed") -> EmbedResult:
         """Embed every input; an empty input list only loads the model (or unloads it with keep_alive 0).
@@ -89,11 +74,8 @@ class Embedder:
             result = await self._embed(inp, start)
             tokens = result.prompt_eval_count
             return result
-        except CorralError as exc:
-            status = exc.status
-            raise
-        except BaseException:
-            status = 499
+        except BaseException as exc:
+            status = failed_status(exc)
             raise
         finally:
             elapsed = (time.perf_counter_ns() - start) / 1e9
@@ -109,10 +91,8 @@ class Embedder:
 
     async def _embed(self, inp: EmbedInput, start: int) -> EmbedResult:
         model = self._lookup(inp)
-        opts = resolve_options(
-            model.local.params, inp.options, default_num_ctx=self.config.context_length, embedding=True
-        )
-        keep_alive = self.config.keep_alive_ns if inp.keep_alive_ns is None else inp.keep_alive_ns
+        opts = self._options(model, inp.options, embedding=True)
+        keep_alive = self._keep_alive(inp.keep_alive_ns)
         if not inp.inputs and keep_alive == 0:
             await self.scheduler.touch(model.local, 0)
             return EmbedResult(total_duration=time.perf_counter_ns() - start)

@@ -6,15 +6,12 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from corral.core.assemble import StopMatcher, ThinkingParser, ToolCallParser, Utf8Joiner, thinking_tags
-from corral.core.config import Config
 from corral.core.engine import GenerateParams
-from corral.core.errors import BadRequest, CorralError
+from corral.core.errors import BadRequest
 from corral.core.events import (
     CURRENT_REQUEST,
-    Event,
     FirstToken,
     InterTokenLatency,
     KvCacheUsage,
@@ -32,28 +29,16 @@ from corral.core.inference.prepare import (
 )
 from corral.core.inference.tokens import stream_tokens
 from corral.core.inference.types import ChatInput, Chunk, GenerateInput, Metrics
-from corral.core.options import ResolvedOptions, resolve_options
-from corral.core.scheduler import Lease, Scheduler
-from corral.core.store import Store
+from corral.core.inference.usecase import UseCase, failed_status
+from corral.core.options import ResolvedOptions
+from corral.core.scheduler import Lease
 from corral.core.templates import Message, Template, build_chat_prompt, build_generate_prompt
 
 __all__ = ["Inference"]
 
 
-class Inference:
+class Inference(UseCase):
     """The generate/chat use cases over the store and the scheduler."""
-
-    def __init__(
-        self,
-        config: Config,
-        store: Store,
-        scheduler: Scheduler,
-        emit: Callable[[Event], None] = lambda e: None,
-    ) -> None:
-        self.config = config
-        self.store = store
-        self.scheduler = scheduler
-        self.emit = emit
 
     def generate(self, inp: GenerateInput) -> AsyncIterator[Chunk]:
         """Stream the chunks of one ``/api/generate`` request (errors before the first chunk raise)."""
@@ -84,11 +69,8 @@ class Inference:
                     prev = now
                 last = chunk
                 yield chunk
-        except CorralError as exc:
-            status = exc.status
-            raise
-        except BaseException:
-            status = 499
+        except BaseException as exc:
+            status = failed_status(exc)
             raise
         finally:
             m = last.metrics if last is not None else None
@@ -112,12 +94,6 @@ class Inference:
             )
 
     # --- shared ----------------------------------------------------------------------------
-
-    def _options(self, model: ModelContext, options: dict[str, Any] | None) -> ResolvedOptions:
-        return resolve_options(model.local.params, options, default_num_ctx=self.config.context_length)
-
-    def _keep_alive(self, value: int | None) -> int:
-        return self.config.keep_alive_ns if value is None else value
 
     async def _load_or_unload(self, model: ModelContext, opts: ResolvedOptions, keep_alive: int) -> str:
         if keep_alive == 0:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "BYTE_TO_UNICODE",
@@ -80,8 +80,14 @@ UNICODE_TO_BYTE: dict[str, int] = {c: b for b, c in BYTE_TO_UNICODE.items()}
 _L, _N, _WS, _OUT = Flags.LETTER, Flags.NUMBER, Flags.WHITESPACE, 0
 
 
-def _split_gpt2(text: str, start: int, end: int, out: list[int]) -> None:
-    """``unicode_regex_split_custom_gpt2``: the GPT-2 pattern, :data:`GPT2_PATTERN` plus ``|\\s+``."""
+def _cutter(
+    text: str, start: int, end: int, out: list[int]
+) -> tuple[Callable[[int], int], Callable[[int], int]]:
+    """What both custom splitters share (closures: the hot loops call them per character).
+
+    ``flags(pos)``: the flags of ``text[pos]``, none outside ``[start, end)``. ``add(stop)``: cut
+    the piece from the previous cut to ``stop`` into ``out`` (if not empty); returns its length.
+    """
 
     def flags(pos: int) -> int:
         return cpt_flags(text[pos]) if start <= pos < end else _OUT
@@ -96,6 +102,26 @@ def _split_gpt2(text: str, start: int, end: int, out: list[int]) -> None:
         prev = stop
         return n
 
+    return flags, add
+
+
+def _cut_whitespace(add: Callable[[int], int], end: int, pos: int, n_ws: int) -> int:
+    """Both patterns' last alternatives at ``pos``, where ``n_ws`` whitespace characters stand:
+    ``\\s+(?!\\S)`` (all but the last before a non-space), ``\\s+``, or else one character.
+    Cuts there and returns the new position."""
+    if n_ws > 1 and pos + n_ws < end:
+        pos += n_ws - 1
+    elif n_ws > 0:
+        pos += n_ws
+    else:
+        pos += 1
+    add(pos)
+    return pos
+
+
+def _split_gpt2(text: str, start: int, end: int, out: list[int]) -> None:
+    """``unicode_regex_split_custom_gpt2``: the GPT-2 pattern, :data:`GPT2_PATTERN` plus ``|\\s+``."""
+    flags, add = _cutter(text, start, end, out)
     pos = start
     while pos < end:
         cpt = text[pos]
@@ -133,34 +159,12 @@ def _split_gpt2(text: str, start: int, end: int, out: list[int]) -> None:
         n_ws = 0
         while flags(pos + n_ws) & _WS:
             n_ws += 1
-        if n_ws > 1 and pos + n_ws < end:
-            pos += n_ws - 1
-            add(pos)
-            continue
-        if n_ws > 0:
-            pos += n_ws
-            add(pos)
-            continue
-        pos += 1
-        add(pos)
+        pos = _cut_whitespace(add, end, pos, n_ws)
 
 
 def _split_llama3(text: str, start: int, end: int, out: list[int]) -> None:
     """``unicode_regex_split_custom_llama3``: the Llama 3 pattern, case-insensitive contractions."""
-
-    def flags(pos: int) -> int:
-        return cpt_flags(text[pos]) if start <= pos < end else _OUT
-
-    prev = start
-
-    def add(stop: int) -> int:
-        nonlocal prev
-        n = stop - prev
-        if n > 0:
-            out.append(n)
-        prev = stop
-        return n
-
+    flags, add = _cutter(text, start, end, out)
     pos = start
     while pos < end:
         cpt = text[pos]
@@ -210,16 +214,7 @@ def _split_llama3(text: str, start: int, end: int, out: list[int]) -> None:
             pos = last_rn
             add(pos)
             continue
-        if n_ws > 1 and pos + n_ws < end:
-            pos += n_ws - 1
-            add(pos)
-            continue
-        if n_ws > 0:
-            pos += n_ws
-            add(pos)
-            continue
-        pos += 1
-        add(pos)
+        pos = _cut_whitespace(add, end, pos, n_ws)
 
 
 GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)"

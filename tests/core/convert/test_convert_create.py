@@ -15,14 +15,10 @@ from corral.cli.main import main
 from tests.conftest import LiveServer
 
 
+@pytest.mark.usefixtures("cli_live_server")
 def test_cli_create_from_bert_directory(
-    live_server: LiveServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    live_server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("OLLAMA_HOST", raising=False)
-    monkeypatch.setenv("CORRAL_HOST", live_server.base_url.removeprefix("http://"))
     write_tiny_bert(tmp_path / "tiny-bert")
     (tmp_path / "Modelfile").write_text("FROM ./tiny-bert\nPARAMETER num_thread 1\n")
     assert main(["create", "tbert", "-f", str(tmp_path / "Modelfile")]) == 0

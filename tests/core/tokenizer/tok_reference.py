@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from corral.backends.llamacpp.vocab import token_piece, tokenize_utf8, utf8
 
 
 class LlamaVocab:
@@ -25,31 +26,10 @@ class LlamaVocab:
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
 
     def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = True) -> list[int]:
-        data = text.encode("utf-8", "surrogatepass")
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:
-            data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
-        capacity = len(data) + 16
-        while True:
-            buf = (self._lib.llama_token * capacity)()
-            n = int(
-                self._lib.llama_tokenize(
-                    self._vocab, data, len(data), buf, capacity, add_special, parse_special
-                )
-            )
-            if n >= 0:
-                return list(buf[:n])
-            capacity = -n
+        return tokenize_utf8(self._lib, self._vocab, utf8(text), add_special, parse_special)
 
     def piece(self, token: int) -> bytes:
-        size = 64
-        while True:
-            buf = ctypes.create_string_buffer(size)
-            n = int(self._lib.llama_token_to_piece(self._vocab, token, buf, size, 0, True))
-            if n >= 0:
-                return buf.raw[:n]
-            size = -n
+        return token_piece(self._lib, self._vocab, token)
 
     def detokenize(self, tokens: Sequence[int]) -> bytes:
         return b"".join(self.piece(t) for t in tokens)
