@@ -15,6 +15,7 @@ from corral.backends.cpu_ref.model import Transformer
 from corral.core.engine import GenerateParams, TokenOut
 from corral.core.errors import BadRequest, CorralError
 from corral.core.sampling import Sampler, token_logprobs
+from corral.core.token_ids import check_token_ids
 from corral.core.tokenizer import GGUFTokenizer
 
 __all__ = ["CpuRefRunner", "GenerationInfo"]
@@ -82,19 +83,8 @@ class CpuRefRunner:
     def detokenize(self, tokens: Sequence[int]) -> bytes:
         """Token ids back to bytes, special tokens rendered as their text."""
         self._require_open()
-        self._check_tokens(tokens)
+        check_token_ids(tokens, self._n_vocab)
         return self._tokenizer.decode(list(tokens))
-
-    def _check_tokens(self, tokens: Sequence[int]) -> None:
-        if not tokens:
-            return
-        try:
-            ids = np.asarray(tokens, dtype=np.int64)
-        except (OverflowError, TypeError, ValueError) as exc:
-            raise BadRequest(f"invalid token ids: {exc}") from exc
-        bad = ids[(ids < 0) | (ids >= self._n_vocab)]
-        if bad.size:
-            raise BadRequest(f"invalid token id {int(bad[0])}: the vocabulary has {self._n_vocab} tokens")
 
     # --- generation -----------------------------------------------------------------------------
 
@@ -111,7 +101,7 @@ class CpuRefRunner:
         tokens = list(params.prompt_tokens)
         if not tokens:
             raise BadRequest("the prompt is empty")
-        self._check_tokens(tokens)
+        check_token_ids(tokens, self._n_vocab)
         info = GenerationInfo()
         tokens, info.truncated = _fit_context(tokens, self.context_length, params.num_keep)
         info.prompt_tokens = len(tokens)
@@ -208,7 +198,7 @@ class CpuRefRunner:
         self._require_open()
         if not tokens:
             raise BadRequest("the input is empty")
-        self._check_tokens(tokens)
+        check_token_ids(tokens, self._n_vocab)
         if len(tokens) > self.context_length:
             raise BadRequest("the input length exceeds the context length")
         with self._lock:
@@ -226,7 +216,7 @@ class CpuRefRunner:
         self._require_open()
         if not tokens:
             raise BadRequest("the input is empty")
-        self._check_tokens(tokens)
+        check_token_ids(tokens, self._n_vocab)
         if len(tokens) > self.context_length:
             raise BadRequest("the input length exceeds the context length")
         with self._lock:

@@ -19,6 +19,7 @@ import httpx
 
 from corral import __version__
 from corral.core.registry.auth import Authenticator, Credentials
+from corral.core.registry.blobget import BlobStream, HttpxBlobStream, open_fast, proxied
 from corral.core.registry.bodies import RegistryError, read_capped
 
 __all__ = [
@@ -107,11 +108,12 @@ class RegistryClient:
         except httpx.InvalidURL:
             raise RegistryError(f"invalid registry host {host!r}") from None
         self.auth = Authenticator(self.origin, self.options.credentials, insecure=self.options.insecure)
+        # An environment proxy would swallow requests meant for a registry on this machine.
+        self._trust_env = self.origin.host not in _LOOPBACK
         self._http = httpx.Client(
             timeout=httpx.Timeout(self.options.timeout),
             follow_redirects=False,
-            # An environment proxy would swallow requests meant for a registry on this machine.
-            trust_env=self.origin.host not in _LOOPBACK,
+            trust_env=self._trust_env,
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             transport=transport,
@@ -241,12 +243,38 @@ class RegistryClient:
                 return 0
 
     @contextlib.contextmanager
-    def open_blob(self, repo: str, digest: str, start: int, end: int) -> Iterator[httpx.Response]:
-        """GET bytes ``start..end`` (inclusive) of a blob; yields the checked 206/200 response."""
+    def open_blob(self, repo: str, digest: str, start: int, end: int) -> Iterator[BlobStream]:
+        """GET bytes ``start..end`` (inclusive) of a blob; yields the checked 206/200 response.
+
+        Without an environment proxy the body is read by :mod:`~corral.core.registry.blobget`'s
+        ``http.client`` path (same auth and redirect rules, a fraction of httpx's CPU per byte).
+        """
         headers = {"Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"}
-        with self.open("GET", self.url(f"/v2/{repo}/blobs/{digest}"), headers=headers) as response:
-            self.check(response, 200, 206)
-            yield response
+        url = self.url(f"/v2/{repo}/blobs/{digest}")
+        if proxied(url, self._trust_env):
+            with self.open("GET", url, headers=headers) as response:
+                self.check(response, 200, 206)
+                yield HttpxBlobStream(response)
+            return
+        stream = open_fast(
+            url,
+            headers,
+            auth=self.auth,
+            client=self._http,
+            insecure=self.options.insecure,
+            timeout=self.options.timeout,
+            context=_ssl_context(),
+        )
+        try:
+            if stream.status_code not in (200, 206):
+                if stream.status_code == 404:
+                    raise RegistryNotFound()
+                text = stream.read_error_body()[:512].decode("utf-8", "replace").strip()
+                code = stream.status_code
+                raise RegistryError(f"{code}: {text}" if text else f"{code}")
+            yield stream
+        finally:
+            stream.close()
 
     def start_upload(self, repo: str, mount: str = "", mount_from: str = "") -> tuple[bool, httpx.URL]:
         """POST an upload session; returns ``(mounted, location)``.

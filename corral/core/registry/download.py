@@ -2,8 +2,9 @@
 
 Layout, as Ollama's: ``blobs/sha256-<hex>-partial`` holds the data (pre-sized) and
 ``blobs/sha256-<hex>-partial-<N>`` a small JSON document per range (``offset``, ``size``,
-``completed``), written after the bytes they describe. A later pull of the same digest, in this
-process or after a restart, continues every range from ``completed``. The blob becomes visible
+``completed``), written after the bytes they describe: on a background thread after an
+``fdatasync`` every 32 MiB of a range, and when a range stops. A later pull of the same digest,
+in this process or after a restart, continues every range from ``completed``. The blob becomes visible
 under ``blobs/sha256-<hex>`` only after the whole file hashes to the expected digest; a
 mismatch deletes the partial state.
 """
@@ -16,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import httpx
@@ -25,13 +26,21 @@ import msgspec
 from corral.core.digest import blob_filename
 from corral.core.registry.bodies import RegistryError
 from corral.core.registry.client import RegistryClient
+from corral.core.registry.sidecar import BackgroundSync, BufferPool, FollowingHash
 from corral.core.store.atomic import fsync_dir
 
 __all__ = ["BlobDownload", "part_layout"]
 
 _MB = 1000 * 1000
-_READ = 1 << 20
-_META_EVERY = 16 << 20
+_SYNC_EVERY = 32 << 20
+"""Every this many bytes of a range: write back and checkpoint the resume documents (on a thread)."""
+_FOLLOW_ABOVE = 4 << 20
+"""Smaller blobs are hashed after the transfer, without a thread."""
+_RAMP_TICK = 0.5
+"""Seconds a range may run alone before more connections are opened (see ``_fetch_all``)."""
+_FAST_ENOUGH = 100 * _MB
+"""Bytes/s (about 1 Gbit/s) above which more connections gain little and cost CPU: one stream
+in order is hashed from memory, parallel ranges are read back from the file."""
 
 OnBytes = Callable[[int], None]
 """Called with the number of bytes just received (from worker threads)."""
@@ -85,6 +94,7 @@ class BlobDownload:
         self.partial = blobs_dir / (self.final.name + "-partial")
         self.on_bytes = on_bytes
         self.parts: list[_Part] = []
+        self._saved: list[int] = []
         self._meta_lock = threading.Lock()
         self._failed = threading.Event()
 
@@ -119,28 +129,40 @@ class BlobDownload:
 
     def _save(self, index: int) -> None:
         with self._meta_lock:
-            # Rename over the old document; no fsync (it only ever under-states the bytes on disk,
-            # and a crash that loses both just means a fresh download).
-            path = self._meta_path(index)
-            temp = path.with_name(path.name + ".tmp")
-            temp.write_bytes(msgspec.json.encode(self.parts[index]))
-            os.replace(temp, path)
+            self._write_doc(index, self.parts[index])
+
+    def _write_doc(self, index: int, part: _Part) -> None:
+        # Rename over the old document; no fsync (a crash that loses it means a longer resume;
+        # bytes it claims but that did not reach the disk fail the digest and are fetched again).
+        path = self._meta_path(index)
+        temp = path.with_name(path.name + ".tmp")
+        temp.write_bytes(msgspec.json.encode(part))
+        os.replace(temp, path)
+        self._saved[index] = part.completed
+
+    def _snapshot(self) -> list[int]:
+        return [p.completed for p in self.parts]
+
+    def _checkpoint(self, completed: list[int]) -> None:
+        """Record ``completed`` bytes per range (known to be on disk) where that is progress."""
+        with self._meta_lock:
+            for index, (part, done) in enumerate(zip(self.parts, completed, strict=True)):
+                if done > self._saved[index]:
+                    self._write_doc(index, _Part(part.offset, part.size, done))
 
     def discard(self) -> None:
-        """Remove the partial file and its range documents."""
+        """Remove the partial file and its range documents (and their temporary files)."""
         with contextlib.suppress(FileNotFoundError):
             self.partial.unlink()
-        index = 0
-        while True:
-            try:
-                self._meta_path(index).unlink()
-            except FileNotFoundError:
-                if index > 64:  # documents are contiguous; allow a few stale gaps
-                    break
-            index += 1
+        for path in self.blobs_dir.glob(f"{self.partial.name}-*"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
     def resumed_bytes(self) -> int:
         """Bytes already on disk from an earlier attempt (after :meth:`prepare`)."""
+        return self._on_disk()
+
+    def _on_disk(self) -> int:
         return sum(p.completed for p in self.parts)
 
     def prepare(self) -> None:
@@ -148,10 +170,12 @@ class BlobDownload:
         loaded = self._load_parts()
         if loaded is not None:
             self.parts = loaded
+            self._saved = [p.completed for p in loaded]
             return
         self.discard()
         opts = self.client.options
         self.parts = [_Part(o, s) for o, s in part_layout(self.size, opts.part_size, opts.max_parts)]
+        self._saved = [0] * len(self.parts)
         self.blobs_dir.mkdir(parents=True, exist_ok=True)
         with open(self.partial, "wb") as f:
             f.truncate(self.size)
@@ -168,17 +192,22 @@ class BlobDownload:
         """Download what :meth:`prepare` found missing, verify, publish.
 
         The SHA-256 is computed on a separate thread that follows the contiguous downloaded
-        prefix of the file, so hashing overlaps the transfer (hashlib releases the GIL).
+        prefix of the file (from the read buffers when they arrive in order), so hashing overlaps
+        the transfer (hashlib releases the GIL). Bytes are read straight into reused buffers
+        (:meth:`RegistryClient.open_blob`) and written with ``pwrite``; no per-chunk flush.
         Raises RegistryError; the partial state stays for a later resume unless the content was wrong.
         """
-        hasher = _FollowingHash(self.partial, self.size, self._frontier)
+        hasher = FollowingHash(self.partial, self.size, self._frontier, follow=self.size > _FOLLOW_ABOVE)
         fd = os.open(self.partial, os.O_RDWR)
+        self._syncer = BackgroundSync(fd, self._snapshot, self._checkpoint)
         try:
             self._fetch_all(fd, hasher)
         except _BadContent:
+            self._syncer.stop()  # no checkpoint may recreate a range document after the discard
             self.discard()  # these bytes can never become the blob
             raise
         finally:
+            self._syncer.stop()
             os.close(fd)
             hasher.stop()
         self._verify_and_publish(hasher.finish())
@@ -192,21 +221,42 @@ class BlobDownload:
                 break
         return end
 
-    def _fetch_all(self, fd: int, hasher: _FollowingHash) -> None:
+    def _fetch_all(self, fd: int, hasher: FollowingHash) -> None:
+        """Fetch the missing ranges: one connection first, more while ranges run slowly.
+
+        A fast link (loopback, LAN) keeps one stream, in order, which the hashing thread follows
+        from memory. Each ``_RAMP_TICK`` in which no range finished and fewer than
+        ``_FAST_ENOUGH`` bytes/s arrived doubles the number of connections (up to one per range):
+        a WAN link needs many parallel ranges (Ollama uses up to 16).
+        """
         todo = [i for i, p in enumerate(self.parts) if p.remaining > 0]
-        if len(todo) <= 1:
-            for index in todo:
-                self._fetch_part(fd, index, hasher)
-        else:
+        if len(todo) == 1:
+            self._fetch_part(fd, todo[0], hasher)
+        elif todo:
             with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="pull") as pool:
-                futures = [pool.submit(self._fetch_part, fd, i, hasher) for i in todo]
-                errors = [f.exception() for f in futures]
-            for error in errors:
+                running: set[Future[None]] = set()
+                width = 1
+                error: BaseException | None = None
+                while (todo or running) and error is None:
+                    while todo and len(running) < width and not self._failed.is_set():
+                        running.add(pool.submit(self._fetch_part, fd, todo.pop(0), hasher))
+                    if not running:
+                        break
+                    before, start = self._on_disk(), time.monotonic()
+                    done, running = wait(running, timeout=_RAMP_TICK, return_when=FIRST_COMPLETED)
+                    error = next((e for f in done if (e := f.exception()) is not None), None)
+                    rate = (self._on_disk() - before) / max(time.monotonic() - start, 1e-3)
+                    if not done and rate < _FAST_ENOUGH:
+                        width *= 2
                 if error is not None:
-                    raise error
+                    self._failed.set()
+                errors = [f.exception() for f in running]
+            for failure in (error, *errors):
+                if failure is not None:
+                    raise failure
         os.fdatasync(fd)
 
-    def _fetch_part(self, fd: int, index: int, hasher: _FollowingHash) -> None:
+    def _fetch_part(self, fd: int, index: int, hasher: FollowingHash) -> None:
         part = self.parts[index]
         attempts = 0
         while part.remaining > 0:
@@ -229,28 +279,38 @@ class BlobDownload:
                 time.sleep(self.client.options.backoff * 2 ** max(attempts - 1, 0))
         self._save(index)
 
-    def _stream_range(self, fd: int, index: int, hasher: _FollowingHash) -> None:
+    def _stream_range(self, fd: int, index: int, hasher: FollowingHash) -> None:
         part = self.parts[index]
         start = part.offset + part.completed
         end = part.offset + part.size - 1
         with self.client.open_blob(self.repo, self.digest, start, end) as response:
             if response.status_code == 200 and (start != 0 or end != self.size - 1):
                 raise _BadContent("registry ignored the Range header")
-            content_range = response.headers.get("content-range", "")
+            content_range = response.content_range
             if response.status_code == 206 and not content_range.startswith(f"bytes {start}-"):
                 raise _BadContent(f"unexpected Content-Range {content_range!r}")
-            since_save = 0
-            for chunk in response.iter_raw():
-                if len(chunk) > part.remaining:
+            since_sync = 0
+            pool = BufferPool()
+            while True:
+                buffer = pool.get()
+                n = response.readinto(buffer[: min(len(buffer), part.remaining + 1)])
+                if not n:
+                    pool.release(buffer)
+                    break
+                if n > part.remaining:
                     raise _BadContent(f"digest mismatch, blob {self.digest} is larger than {self.size} bytes")
-                os.pwrite(fd, chunk, part.offset + part.completed)
-                part.completed += len(chunk)
-                hasher.wake()
-                since_save += len(chunk)
-                self.on_bytes(len(chunk))
-                if since_save >= _META_EVERY:
-                    since_save = 0
-                    self._save(index)
+                offset = part.offset + part.completed
+                written = os.pwrite(fd, buffer[:n], offset)
+                if written != n:  # a short write (disk full): retry the rest of the range
+                    part.completed += written
+                    raise httpx.ReadError(f"short write ({written} of {n} bytes)")
+                part.completed += n
+                hasher.offer(offset, buffer, n, pool)
+                since_sync += n
+                self.on_bytes(n)
+                if since_sync >= _SYNC_EVERY:
+                    since_sync = 0
+                    self._syncer.kick()
                 if self._failed.is_set():
                     return
         if part.remaining > 0:
@@ -266,55 +326,6 @@ class BlobDownload:
         os.replace(self.partial, self.final)
         fsync_dir(self.blobs_dir)
         self.discard()
-
-
-class _FollowingHash:
-    """SHA-256 of a file that is being filled: hashes up to ``frontier()`` and waits for more."""
-
-    def __init__(self, path: Path, size: int, frontier: Callable[[], int]) -> None:
-        self._hash = hashlib.sha256()
-        self._path = path
-        self._size = size
-        self._frontier = frontier
-        self._pos = 0
-        self._more = threading.Event()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._follow, name="pull-hash", daemon=True)
-        self._thread.start()
-
-    def _follow(self) -> None:
-        with open(self._path, "rb") as f:
-            while self._pos < self._size and not self._stopped:
-                self._more.clear()
-                limit = self._frontier()
-                if limit <= self._pos:
-                    self._more.wait(0.1)
-                    continue
-                while self._pos < limit:
-                    block = os.pread(f.fileno(), min(4 * _READ, limit - self._pos), self._pos)
-                    if not block:
-                        return
-                    self._hash.update(block)
-                    self._pos += len(block)
-
-    def wake(self) -> None:
-        """Tell the hashing thread that the frontier moved."""
-        self._more.set()
-
-    def stop(self) -> None:
-        """Stop following (the transfer ended, successfully or not)."""
-        self._stopped = True
-        self._more.set()
-        self._thread.join()
-
-    def finish(self) -> hashlib._Hash:
-        """The hash of the whole file (hashing what the thread had not reached yet)."""
-        self.stop()
-        with open(self._path, "rb") as f:
-            f.seek(self._pos)
-            while block := f.read(4 * _READ):
-                self._hash.update(block)
-        return self._hash
 
 
 class _BadContent(RegistryError):
