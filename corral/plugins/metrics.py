@@ -39,6 +39,7 @@ from corral.core.events import (
 )
 from corral.core.names import parse_name
 from corral.plugins import hookimpl
+from corral.plugins.batch_histogram import BatchHistogram
 
 __all__ = ["MAX_MODEL_LABELS", "OTHER", "CorralMetrics", "ModelLabels", "metrics_for"]
 
@@ -114,11 +115,11 @@ class CorralMetrics:
             buckets=_TTFT_BUCKETS,
             registry=r,
         )
-        self.itl = Histogram(
+        self.itl = BatchHistogram(
             "corral_inter_token_latency_seconds",
             "Gap between consecutive streamed chunks (about one token each) of a generation",
-            ["model"],
-            buckets=_ITL_BUCKETS,
+            "model",
+            _ITL_BUCKETS,
             registry=r,
         )
         self.prompt_tokens = Counter(
@@ -206,9 +207,7 @@ class CorralMetrics:
                     event.seconds_since_start
                 )
             case InterTokenLatency():
-                hist = self.itl.labels(self.models.label(event.model, admit=True))
-                for gap in event.gaps_s:
-                    hist.observe(gap)
+                self.itl.observe_many(self.models.label(event.model, admit=True), event.gaps_s)
             case RequestQueued():
                 self.waiting.labels(self.models.label(event.model, admit=True)).inc()
             case RequestDequeued():
