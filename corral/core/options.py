@@ -17,14 +17,13 @@ import dataclasses
 import math
 import re
 import struct
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
 
 from corral.core.engine import LoadParams, SamplingOptions
 from corral.core.errors import BadRequest, ModelfileError
+from corral.core.templates._strconv import format_float_g, go_quote
 
 __all__ = [
     "DEPRECATED_OPTIONS",
@@ -326,7 +325,7 @@ def go_value_str(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _go_float(value)
+        return format_float_g(value)
     if value is None:
         return "<nil>"
     if isinstance(value, list | tuple):
@@ -350,59 +349,3 @@ def format_parameters_for_show(params: Mapping[str, Any]) -> str:
         items = value if isinstance(value, list | tuple) else [value]
         lines.extend(f"{key:<30} {_go_sharp_v(item)}" for item in items)
     return "\n".join(lines)
-
-
-def _go_is_print(ch: str) -> bool:
-    """Go's ``strconv.IsPrint``: letters, marks, numbers, punctuation, symbols and the ASCII space."""
-    return ch == " " or unicodedata.category(ch)[0] in "LMNPS"
-
-
-_GO_ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t", "\v": r"\v"}
-
-
-def go_quote(text: str) -> str:
-    """Go's ``strconv.Quote``: a double-quoted literal with Go escapes for what is not printable."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append(r"\ufffd")  # a lone surrogate is not valid UTF-8; Go prints U+FFFD's escape
-        elif _go_is_print(ch):
-            out.append(ch)
-        elif ch in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-def _go_float(value: float) -> str:
-    """Go's ``%v`` for a float64: ``strconv.FormatFloat(v, 'g', -1, 64)`` (exponent when < -4 or >= 6)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "-0" if math.copysign(1.0, value) < 0 else "0"
-    sign, digit_tuple, exponent = Decimal(repr(value)).as_tuple()
-    digits = "".join(map(str, digit_tuple)).rstrip("0")
-    assert isinstance(exponent, int)
-    exponent += len(digit_tuple) - len(digits)
-    point = len(digits) + exponent  # position of the decimal point relative to the digits
-    exp = point - 1
-    prefix = "-" if sign else ""
-    if exp < -4 or exp >= 6:
-        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if point <= 0:
-        return f"{prefix}0.{'0' * -point}{digits}"
-    if point >= len(digits):
-        return prefix + digits + "0" * (point - len(digits))
-    return f"{prefix}{digits[:point]}.{digits[point:]}"
