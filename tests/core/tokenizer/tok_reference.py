@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,14 +44,3 @@ class LlamaVocab:
 
     def close(self) -> None:
         self._llm.close()
-
-
-def gemma_gguf_file() -> Path:
-    """The cached Gemma 3 270M GGUF, via the llama.cpp backend tests' helper."""
-    helper = Path(__file__).resolve().parents[2] / "backends" / "llamacpp" / "llamacpp_models.py"
-    spec = importlib.util.spec_from_file_location("tok_llamacpp_models", helper)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    path: Path = module.gemma_gguf_file()
-    return path
