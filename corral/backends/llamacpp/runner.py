@@ -13,10 +13,11 @@ import numpy as np
 
 from corral.backends.llamacpp._host import release_freed_memory
 from corral.backends.llamacpp.grammar import GrammarCache
-from corral.backends.llamacpp.sampling import SamplerChain, logprobs_from_logits
+from corral.backends.llamacpp.sampling import SamplerChain
 from corral.backends.llamacpp.vocab import token_piece, tokenize_utf8, utf8
 from corral.core.engine import GenerateParams, TokenLogprob, TokenOut
 from corral.core.errors import BadRequest, CorralError
+from corral.core.sampling import token_logprobs
 from corral.core.token_ids import check_token_ids
 
 __all__ = ["GenerationInfo", "LlamaCppRunner"]
@@ -216,7 +217,7 @@ class LlamaCppRunner:
     def _logprobs(self, token: int, top_n: int) -> tuple[TokenLogprob, tuple[TokenLogprob, ...]]:
         pointer = self._lib.llama_get_logits_ith(self._llm.ctx, -1)
         logits = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
-        return logprobs_from_logits(logits, token, top_n, self._piece)
+        return token_logprobs(logits, token, top_n, self._piece)
 
     def _reuse_prefix(self, llm: Any, tokens: list[int]) -> int:
         """Keep the KV cache of the longest prefix shared with the previous sequence; return its

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import ctypes
 import random
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from corral.core.engine import SamplingOptions, TokenLogprob
+from corral.core.engine import SamplingOptions
 from corral.core.errors import BadRequest
 
-__all__ = ["SamplerChain", "logprobs_from_logits", "sampler_seed"]
+__all__ = ["SamplerChain", "sampler_seed"]
 
 _UINT32 = 0xFFFFFFFF
 _RANDOM_SEED = 0xFFFFFFFF
@@ -154,33 +153,3 @@ def _checked(sampler: Any) -> Any:
     if not sampler:
         raise MemoryError("llama.cpp could not create a sampler")
     return sampler
-
-
-def logprobs_from_logits(
-    logits: np.ndarray[Any, np.dtype[np.float32]],
-    token: int,
-    top_n: int,
-    piece: Callable[[int], bytes],
-) -> tuple[TokenLogprob, tuple[TokenLogprob, ...]]:
-    """Log-probability of ``token`` and the ``top_n`` most likely tokens, from one step's raw logits.
-
-    The distribution is the model's own (log-softmax of the logits), before penalties, grammar
-    or temperature, as Ollama reports it.
-    """
-    values = logits.astype(np.float64)
-    peak = float(values.max())
-    log_z = peak + float(np.log(np.exp(values - peak).sum()))
-
-    def entry(tid: int) -> TokenLogprob:
-        raw = piece(tid)
-        return TokenLogprob(
-            token=raw.decode("utf-8", "replace"), logprob=float(values[tid]) - log_z, bytes=raw
-        )
-
-    top: tuple[TokenLogprob, ...] = ()
-    if top_n > 0:
-        n = min(top_n, values.shape[0])
-        best = np.argpartition(-values, n - 1)[:n]
-        best = best[np.argsort(-values[best], kind="stable")]
-        top = tuple(entry(int(t)) for t in best)
-    return entry(token), top

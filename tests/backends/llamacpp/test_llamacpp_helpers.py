@@ -9,7 +9,8 @@ import pytest
 
 from corral.backends.llamacpp._host import estimate_memory, physical_cores
 from corral.backends.llamacpp.runner import _fit_context
-from corral.backends.llamacpp.sampling import logprobs_from_logits, sampler_seed
+from corral.backends.llamacpp.sampling import sampler_seed
+from corral.core.sampling import token_logprobs
 
 
 def test_sampler_seed_maps_ollama_seeds_to_32_bits() -> None:
@@ -25,19 +26,19 @@ def test_sampler_seed_maps_ollama_seeds_to_32_bits() -> None:
 def test_logprobs_are_a_log_softmax_with_sorted_alternatives() -> None:
     logits = np.array([1.0, 3.0, 2.0, -1.0], dtype=np.float32)
     pieces = {0: b"a", 1: b"b", 2: b"c", 3: b"\xe2\x9c"}  # the last is half a UTF-8 character
-    chosen, top = logprobs_from_logits(logits, 2, 3, pieces.__getitem__)
+    chosen, top = token_logprobs(logits, 2, 3, pieces.__getitem__)
     log_z = math.log(sum(math.exp(x) for x in (1.0, 3.0, 2.0, -1.0)))
     assert chosen.logprob == pytest.approx(2.0 - log_z)
     assert (chosen.token, chosen.bytes) == ("c", b"c")
     assert [t.bytes for t in top] == [b"b", b"c", b"a"]
     assert [t.logprob for t in top] == pytest.approx([3.0 - log_z, 2.0 - log_z, 1.0 - log_z])
-    odd, _ = logprobs_from_logits(logits, 3, 0, pieces.__getitem__)
+    odd, _ = token_logprobs(logits, 3, 0, pieces.__getitem__)
     assert odd.token == "\ufffd" and odd.bytes == b"\xe2\x9c"
 
 
 def test_logprobs_survive_extreme_logits() -> None:
     logits = np.array([1000.0, -1000.0, 999.0], dtype=np.float32)
-    chosen, top = logprobs_from_logits(logits, 0, 5, lambda t: bytes([65 + t]))
+    chosen, top = token_logprobs(logits, 0, 5, lambda t: bytes([65 + t]))
     assert math.isfinite(chosen.logprob) and chosen.logprob == pytest.approx(-math.log1p(math.exp(-1)))
     assert len(top) == 3  # capped at the vocabulary
 
