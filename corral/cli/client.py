@@ -288,6 +288,10 @@ class Client:
         body = self._json("GET", "/api/tags") or {}
         return cast(list[ModelEntry], body.get("models") or [])
 
+    def backends(self) -> dict[str, Any]:
+        """``GET /api/backends`` (corral's extension): installed backends and whether they can run here."""
+        return cast(dict[str, Any], self._json("GET", "/api/backends") or {})
+
     def show(self, model: str, *, verbose: bool = False) -> ShowResponse:
         """``POST /api/show``."""
         body: dict[str, Any] = {"model": model}

@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "Backend",
+    "BackendStatus",
     "Fit",
     "GenerateParams",
     "HostInfo",
@@ -39,6 +40,20 @@ class HostInfo:
     cuda_devices: int = 0
     metal: bool = False
     gpu_memory_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """Whether a backend can run anything on this host, in words an operator reads
+    (``corral backends``, ``GET /api/backends``)."""
+
+    available: bool
+    reason: str
+    """Why it is (un)available. When a Python extra is missing, the ``pip install`` line that adds it."""
+    version: str | None = None
+    """The engine's version (the library's, e.g. llama-cpp-python's), when known."""
+    accelerator: str = "cpu"
+    """What it would run on here: ``cpu``, ``cuda`` or ``metal`` (``cpu`` when unavailable)."""
 
 
 @dataclass(frozen=True)
@@ -182,8 +197,18 @@ class Runner(Protocol):
 class Backend(Protocol):
     """An inference engine. ``name`` is what ``PARAMETER backend`` and ``CORRAL_BACKEND`` use.
 
-    Optional method (not part of the protocol, so backends without it keep working; the core
-    looks it up with ``getattr``)::
+    Optional methods (not part of the protocol, so backends without them keep working; the core
+    looks them up with ``getattr``)::
+
+        def status(self, host: HostInfo) -> BackendStatus: ...
+
+    Whether the backend can run at all on ``host`` (its library importable, its version, the
+    accelerator it would use). A backend whose Python dependency is missing stays registered and
+    answers ``available=False`` with a reason naming the extra to install; the core then never
+    probes it, refuses it as an override with that reason, and lists it in ``corral backends``.
+    Without the method a backend counts as available. Must be cheap and never raise.
+
+    ::
 
         def load_progress(self, model: ModelSpec) -> float | None: ...
 

@@ -12,7 +12,7 @@ from typing import Any
 from corral.backends.llamacpp import _lib
 from corral.backends.llamacpp._host import estimate_memory, physical_cores
 from corral.backends.llamacpp.runner import LlamaCppRunner
-from corral.core.engine import Fit, HostInfo, LoadParams, ModelSpec
+from corral.core.engine import BackendStatus, Fit, HostInfo, LoadParams, ModelSpec
 from corral.core.errors import CorralError
 
 __all__ = ["LlamaCppBackend", "known_architectures"]
@@ -46,6 +46,20 @@ class LlamaCppBackend:
     Metal when the installed build has GPU offload."""
 
     name = "llamacpp"
+
+    def status(self, host: HostInfo) -> BackendStatus:
+        """Available when llama-cpp-python imports; on a GPU when the build offloads and the host has one."""
+        build = _lib.build_info()
+        if build is None:
+            return BackendStatus(
+                False, f"llama-cpp-python is not importable ({_lib.import_error()}): {_lib.INSTALL_HINT}"
+            )
+        accelerator = _accelerator(host)
+        if build.gpu_offload and accelerator is not None:
+            kind = "metal" if host.metal and not host.cuda_devices else "cuda"
+            return BackendStatus(True, f"llama.cpp with GPU offload on {accelerator}", build.version, kind)
+        offload = "GPU offload compiled in" if build.gpu_offload else "no GPU offload in this build"
+        return BackendStatus(True, f"llama.cpp on CPU ({build.describe_cpu()}; {offload})", build.version)
 
     def probe(self, model: ModelSpec, host: HostInfo) -> Fit | None:
         """A fit for any GGUF architecture llama.cpp knows; None when llama-cpp-python is missing."""
