@@ -21,7 +21,7 @@ from anyio import to_thread
 from corral.core.backend_choice import Choice, choose_backend, explain_choice, model_spec
 from corral.core.config import Config
 from corral.core.durations import FOREVER_NS
-from corral.core.engine import Backend, HostInfo, LoadParams, ModelSpec, Runner
+from corral.core.engine import Backend, HostInfo, LoadParams, ModelSpec, Runner, capabilities_of
 from corral.core.errors import QueueFull
 from corral.core.events import (
     Event,
@@ -54,6 +54,12 @@ class Loaded:
     load_params: LoadParams
     slots: asyncio.Semaphore
     load_duration_ns: int
+    num_slots: int = 1
+    """Generations the runner serves at once."""
+    in_use: int = 0
+    """Slots held by requests right now."""
+    waiting: int = 0
+    """Requests waiting for a slot of this model."""
     active: int = 0
     keep_alive_ns: int = 0
     expires_at_ns: int = 0
@@ -149,12 +155,16 @@ class Scheduler:
         started = time.perf_counter_ns()
         try:
             loaded, _ = await self._acquire(local, load, load_key, backend_override)
+            loaded.waiting += 1
             try:
                 await loaded.slots.acquire()
             except BaseException:
                 with anyio.CancelScope(shield=True):
                     await self._release(loaded, keep_alive_ns)
                 raise
+            finally:
+                loaded.waiting -= 1
+            loaded.in_use += 1
             admitted = True
         finally:
             self._pending -= 1
@@ -166,6 +176,7 @@ class Scheduler:
             yield Lease(loaded, load_ns)
         finally:
             self.emit(RequestReleased(rid, name))
+            loaded.in_use -= 1
             loaded.slots.release()
             with anyio.CancelScope(shield=True):
                 await self._release(loaded, keep_alive_ns)
@@ -219,7 +230,11 @@ class Scheduler:
             # No await between here and ``self.loaded[key] = ...``: /api/ps never misses the model.
             self.loading.pop(key, None)
         took = time.perf_counter_ns() - start
-        parallel = max(1, min(self.config.num_parallel, runner.max_parallel))
+        # The runner says how many sequences it got (a batching backend sizes its slots from
+        # load.num_parallel and memory); a configured NUM_PARALLEL bounds it further.
+        parallel = max(1, capabilities_of(runner).sequences)
+        if load.num_parallel > 0:
+            parallel = min(parallel, load.num_parallel)
         loaded = Loaded(
             key=key,
             local=local,
@@ -230,6 +245,7 @@ class Scheduler:
             load_params=load,
             slots=asyncio.Semaphore(parallel),
             load_duration_ns=took,
+            num_slots=parallel,
         )
         self.loaded[key] = loaded
         self.emit(
