@@ -3,8 +3,9 @@
 A *Backend* looks at a model and says whether and how well it can run it (:meth:`Backend.probe`),
 then loads it into a *Runner* (:meth:`Backend.load`). A Runner owns the loaded weights: it
 tokenizes, detokenizes, generates token by token and embeds. Runners never see HTTP, templates or
-stop strings; the core does those. Plugins provide backends through the ``corral_backends`` hook
-(see :mod:`corral.plugins.hookspecs`).
+stop strings; the core does those. Plugins provide backends through the
+``corral_register_backends`` hook (see :mod:`corral.plugins.hookspecs`, which summarises this
+contract beside the hooks).
 """
 
 from __future__ import annotations
