@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from corral.backends.llamacpp import LlamaCppBackend, LlamaCppRunner
@@ -139,6 +140,15 @@ def test_gemma_embeddings(gemma_model: ModelSpec) -> None:
         vector = runner.embed(runner.tokenize("Hello world"))
         assert len(vector) == 640
         assert vector != runner.embed(runner.tokenize("Goodbye moon"))
+        # Several inputs as sequences of one batch give what each gives alone.
+        texts = ["Hello world", "Goodbye moon", "A third, somewhat longer input sentence."]
+        together = runner.embed_many([runner.tokenize(t) for t in texts])  # type: ignore[attr-defined]
+        for text, got in zip(texts, together, strict=True):
+            alone = np.asarray(runner.embed(runner.tokenize(text)))
+            # Batch composition changes llama.cpp's arithmetic slightly (about 1% of a component
+            # here); the direction, which is what a normalized embedding keeps, agrees.
+            cosine = float(np.dot(got, alone) / (np.linalg.norm(got) * np.linalg.norm(alone)))
+            assert cosine > 0.999, (text, cosine)
     finally:
         runner.close()
 
