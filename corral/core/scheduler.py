@@ -22,7 +22,7 @@ from corral.core.backend_choice import Choice, choose_backend, explain_choice, m
 from corral.core.config import Config
 from corral.core.durations import FOREVER_NS
 from corral.core.engine import Backend, HostInfo, LoadParams, ModelSpec, Runner, capabilities_of
-from corral.core.errors import QueueFull
+from corral.core.errors import CorralError, QueueFull
 from corral.core.events import (
     Event,
     ModelLoaded,
@@ -197,7 +197,19 @@ class Scheduler:
                         await self._unload_locked(current, "reload")
                         continue
                 elif len(self.loaded) < self.config.max_loaded_models:
-                    break
+                    need = await self._memory_needed(local, load, override)
+                    if need <= self.memory_free():
+                        break
+                    victim = self._lru_idle()
+                    if victim is not None:
+                        await self._unload_locked(victim, "evicted")
+                        continue
+                    if not self.loaded:
+                        raise CorralError(
+                            f"model requires more system memory ({_gib(need)}) than is available "
+                            f"({_gib(self.memory_free())})",
+                            500,
+                        )
                 else:
                     victim = self._lru_idle()
                     if victim is not None:
@@ -207,6 +219,36 @@ class Scheduler:
             loaded = await self._load_locked(local, key, load, load_key, override)
             loaded.active += 1
             return loaded, loaded.load_duration_ns
+
+    def memory_budget(self) -> int:
+        """Bytes loaded models may use together: 90% of the host's memory (0: no budget known)."""
+        return int(self.host.memory_bytes * MEMORY_SHARE)
+
+    def memory_free(self) -> int:
+        """What the budget leaves after the loaded models (a huge number when no budget is known)."""
+        budget = self.memory_budget()
+        if budget <= 0:
+            return 1 << 62
+        return budget - sum(m.runner.memory_bytes - m.runner.vram_bytes for m in self.loaded.values())
+
+    async def _memory_needed(self, local: LocalModel, load: LoadParams, override: str | None) -> int:
+        """The backend's estimate for loading ``local`` (optional ``estimate_memory``), else the
+        size of its weights; 0 when it would run on an accelerator (VRAM is the backend's to check)."""
+
+        def estimate() -> int:
+            spec = model_spec(local)
+            choice = choose_backend(spec, self.host, self.backends, override or self.config.backend or None)
+            if choice.fit.gpu:
+                return 0
+            report = getattr(choice.backend, "estimate_memory", None)
+            if report is not None:
+                return int(report(spec, load))
+            try:
+                return spec.model_path.stat().st_size
+            except OSError:
+                return 0
+
+        return await to_thread.run_sync(estimate)
 
     def _lru_idle(self) -> Loaded | None:
         idle = [m for m in self.loaded.values() if m.active == 0 and not m.closing]
@@ -346,6 +388,14 @@ class Scheduler:
     def pending(self) -> int:
         """Requests waiting for a runner."""
         return self._pending
+
+
+MEMORY_SHARE = 0.9
+"""Share of the host's RAM that loaded models may use together (the rest is the OS's and ours)."""
+
+
+def _gib(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GiB"
 
 
 def _model_key(local: LocalModel) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 
 from corral.core.backend_choice import backend_status, check_override
@@ -11,6 +10,7 @@ from corral.core.catalog import Catalog
 from corral.core.config import Config
 from corral.core.engine import HostInfo
 from corral.core.errors import CorralError
+from corral.core.host import detect_host
 from corral.core.inference import Inference
 from corral.core.inference.embed import Embedder
 from corral.core.scheduler import Scheduler
@@ -20,15 +20,6 @@ from corral.plugins.manager import Plugins, build_plugins
 __all__ = ["Services", "detect_host"]
 
 log = logging.getLogger("corral")
-
-
-def detect_host() -> HostInfo:
-    """Describe this machine for backend probes (CPU count, memory; accelerators come from backends)."""
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        memory = 0
-    return HostInfo(cpu_count=os.cpu_count() or 1, memory_bytes=memory)
 
 
 @dataclass

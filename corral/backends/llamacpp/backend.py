@@ -95,6 +95,20 @@ class LlamaCppBackend:
             )
         return Fit(score=score, reason=where, gpu=gpu)
 
+    def estimate_memory(self, model: ModelSpec, params: LoadParams) -> int:
+        """Bytes :meth:`load` will need (weights, KV caches of every slot), for the scheduler's budget."""
+        n_ctx = _context_size(model, params.num_ctx)
+        n_ubatch = min(max(1, params.num_batch), 512)
+        per_slot = _estimate(model, n_ctx, n_ubatch, slots=1)
+        if params.embedding:
+            return per_slot
+        slots = (
+            params.num_parallel
+            if params.num_parallel > 0
+            else auto_slots(_weights_bytes(model), per_slot - _weights_bytes(model))
+        )
+        return _estimate(model, n_ctx, n_ubatch, slots=slots)
+
     def load(self, model: ModelSpec, params: LoadParams) -> Runner:
         """Load the GGUF (mmap unless ``use_mmap`` is False) into a ready runner: a batching runner
         with ``num_parallel`` slots (0: up to :data:`AUTO_SLOTS` as memory allows), or an
