@@ -135,6 +135,8 @@ class RunningModel(TypedDict, total=False):
     size_vram: int
     context_length: int
     backend: dict[str, str]
+    slots: dict[str, int]
+    """corral's addition: ``{total, in_use, waiting}``."""
     loading: dict[str, Any]
     """corral's addition, only while the model loads: ``{progress: 0..1 or None, seconds}``."""
 

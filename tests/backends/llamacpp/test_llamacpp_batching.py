@@ -3,7 +3,10 @@ leave mid-batch, chunked prefill keeps other streams going, prefixes are copied 
 
 Comparisons follow the near-tie rule: llama.cpp's logits depend slightly on how a batch is
 composed, so two runs are compared token by token until the first step where the solo run's top
-two candidates are closer than :data:`NEAR_TIE` nats; a divergence before such a step fails.
+two candidates are closer than a margin; a divergence before such a step fails. The tiny F32 model
+uses :data:`NEAR_TIE` (0.05 nats). On Gemma 3 270M Q4_K_M the batch composition moves a token's
+log-probability by up to ~0.03 nats at the first step (measured: 8 prompts solo vs together), and
+the difference compounds through the KV cache, so its margin is :data:`GEMMA_NEAR_TIE`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from corral.core.engine import GenerateParams, LoadParams, ModelSpec, SamplingOp
 
 GREEDY = SamplingOptions(temperature=0)
 NEAR_TIE = 0.05
+GEMMA_NEAR_TIE = 0.25
 
 
 def run(runner: LlamaCppRunner, prompt: Sequence[int], n: int, **kw: object) -> list[TokenOut]:
@@ -26,11 +30,11 @@ def run(runner: LlamaCppRunner, prompt: Sequence[int], n: int, **kw: object) -> 
     return list(runner.generate(params, threading.Event()))
 
 
-def agree(solo: list[TokenOut], other: list[TokenOut]) -> tuple[bool, int | None]:
+def agree(solo: list[TokenOut], other: list[TokenOut], margin: float = NEAR_TIE) -> tuple[bool, int | None]:
     """(whether ``other`` follows ``solo`` up to the first near-tie, index of that near-tie)."""
     for i, (a, b) in enumerate(zip(solo, other, strict=False)):
         top = a.top_logprobs
-        tie = len(top) >= 2 and top[0].logprob - top[1].logprob < NEAR_TIE
+        tie = len(top) >= 2 and top[0].logprob - top[1].logprob < margin
         if tie:
             return True, i
         if a.id != b.id:
@@ -174,3 +178,31 @@ def test_a_cancelled_sequence_frees_its_slot_and_cells(wide_runner: LlamaCppRunn
     assert wide_runner.slots_in_use() == 0
     assert sum(wide_runner.slot_tokens()) < before  # its cells were dropped, not kept as a cache
     assert list(tokens) == []
+
+
+GEMMA_PROMPTS = [
+    "The capital of France is",
+    "Water boils at a temperature of",
+    "The three primary colors are",
+    "A haiku about autumn:\n",
+    "def fibonacci(n):\n",
+    "The largest planet in the solar system is",
+    "Once upon a time, in a small village,",
+    "The chemical symbol for gold is",
+]
+
+
+@pytest.mark.slow
+def test_gemma_eight_concurrent_requests_match_their_solo_runs(gemma_model: ModelSpec) -> None:
+    runner = LlamaCppBackend().load(gemma_model, LoadParams(num_ctx=512, num_thread=2, num_parallel=8))
+    assert isinstance(runner, LlamaCppRunner)
+    try:
+        prompts = [runner.tokenize(p) for p in GEMMA_PROMPTS]
+        solo = [run(runner, p, 32, logprobs=True, top_logprobs=2) for p in prompts]
+        together = concurrently(runner, prompts, 32)
+    finally:
+        runner.close()
+    verdicts = [agree(a, b, GEMMA_NEAR_TIE) for a, b in zip(solo, together, strict=True)]
+    ties = sum(1 for _, tie in verdicts if tie is not None)
+    print(f"gemma: {len(verdicts)} prompts x 32 tokens, {ties} compared only up to a near-tie")
+    assert all(ok for ok, _ in verdicts), verdicts
