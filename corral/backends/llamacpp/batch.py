@@ -61,6 +61,8 @@ class Sequence:
     out_index: int = -1
     added: list[int] = field(default_factory=list)
     """Tokens placed in the current batch (their KV becomes the slot's once the step succeeds)."""
+    raw_logits: bool = False
+    """Hand over the prompt's last-position logits (a numpy copy) instead of sampling a token."""
 
 
 @dataclass(eq=False)
@@ -288,6 +290,12 @@ class BatchEngine:
 
     def _sample(self, seq: Sequence, index: int) -> None:
         params = seq.params
+        if seq.raw_logits:
+            pointer = self._lib.llama_get_logits_ith(self._native.ctx, index)
+            n_vocab = int(self._lib.llama_vocab_n_tokens(self._native.vocab))
+            seq.out.put(np.ctypeslib.as_array(pointer, shape=(n_vocab,)).copy())
+            self._finish(seq, keep=False)
+            return
         try:
             token = seq.chain.sample(self._native.ctx, index)
         except CorralError as exc:  # a grammar that allows nothing

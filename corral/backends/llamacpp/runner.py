@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from corral.backends.llamacpp._host import release_freed_memory
 from corral.backends.llamacpp.batch import END, BatchEngine
@@ -32,6 +33,7 @@ from corral.core.token_ids import check_token_ids
 __all__ = ["LlamaCppRunner"]
 
 log = logging.getLogger(__name__)
+
 
 class LlamaCppRunner:
     """A model in one llama.cpp context with ``capabilities.sequences`` slots.
@@ -138,6 +140,39 @@ class LlamaCppRunner:
             # The caller stopped early (a stop string, a client gone): free the slot now.
             seq.cancel.set()
             self._engine.wake()
+
+    def logits(self, tokens: Sequence[int]) -> NDArray[np.float32]:
+        """Raw last-position logits of ``tokens`` evaluated from an empty slot (the agreement kit's
+        ``LogitsProvider``); runs in the batch like any sequence."""
+        self._require_open()
+        prompt = list(tokens)
+        if not prompt:
+            raise BadRequest("the input is empty")
+        if len(prompt) > self.context_length:
+            raise BadRequest(INPUT_TOO_LONG)
+        check_token_ids(prompt, self._n_vocab)
+        params = GenerateParams(prompt_tokens=prompt, num_predict=1)
+        chain = SamplerChain(self._lib, self._vocab, self._n_vocab, params.sampling, penalty_last_n=0)
+        seq = BatchSequence(
+            prompt=prompt,
+            params=params,
+            chain=chain,
+            cancel=threading.Event(),
+            reuse_cache=False,
+            raw_logits=True,
+        )
+        self._engine.submit(seq)
+        result: NDArray[np.float32] | None = None
+        while True:
+            item = seq.out.get()
+            if item is END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            result = item
+        if result is None:
+            raise CorralError("llama.cpp returned no logits")
+        return result
 
     def embed(self, tokens: Sequence[int]) -> list[float]:
         """Refused: embeddings need a model loaded for them (``LoadParams.embedding``)."""
