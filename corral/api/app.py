@@ -13,6 +13,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
 from corral import __version__
 from corral.api import ops
+from corral.api.anthropic import routes as anthropic_routes
 from corral.api.errors import EXCEPTION_HANDLERS
 from corral.api.hosts import HostCheckMiddleware, cors_config
 from corral.api.observe import ObserveMiddleware, Traffic, observe_all_requests
@@ -34,7 +35,7 @@ def create_app(services: Services) -> Litestar:
         path="/",
         route_handlers=[*ollama_routes.HANDLERS, *ollama_inference.HANDLERS, *ollama_embed.HANDLERS],
     )
-    openai = Router(path="/v1", route_handlers=openai_routes.HANDLERS)
+    openai = Router(path="/v1", route_handlers=[*openai_routes.HANDLERS, *anthropic_routes.HANDLERS])
     operations = Router(path="/", route_handlers=ops.HANDLERS)
     traffic = Traffic()
 

@@ -23,10 +23,12 @@ __all__ = [
     "progress_dict",
     "progress_response",
     "run_with_progress",
+    "sse_event",
     "until_disconnect",
 ]
 
 NDJSON = "application/x-ndjson"
+SSE = "text/event-stream"
 
 _DONE = object()
 T = TypeVar("T")
@@ -112,6 +114,12 @@ async def collect_progress(work: Callable[[ProgressCallback], None]) -> Response
             raise item
         last = progress_dict(item)
     return Response(msgspec.json.encode(last), media_type="application/json", status_code=200)
+
+
+def sse_event(name: str, data: Any) -> bytes:
+    """One named server-sent event: ``event: <name>`` and ``data: <json>`` (Anthropic and the
+    Responses API name every event; their SDKs dispatch on the data's ``type``)."""
+    return b"event: " + name.encode() + b"\ndata: " + msgspec.json.encode(data) + b"\n\n"
 
 
 def join_chunks(chunks: list[Chunk]) -> Chunk:

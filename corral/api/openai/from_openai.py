@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from corral.api.forcing import call_schema
 from corral.api.openai.messages import chat_messages, go_type
 from corral.api.openai.protocol import ChatCompletionRequest, CompletionRequest, StreamOptions
 from corral.core.errors import BadRequest
@@ -126,31 +127,6 @@ def _response_format(value: Any) -> Any:
 def _tool_name_of(tool: dict[str, Any]) -> str:
     fn = tool.get("function")
     return str(fn.get("name") or "") if isinstance(fn, dict) else ""
-
-
-def call_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
-    """A JSON schema whose instances are exactly one call ``{"name", "arguments"}`` of ``tools``.
-
-    Each tool's ``$defs`` move to the root so its ``#/$defs/...`` references still resolve.
-    """
-    defs: dict[str, Any] = {}
-    options = []
-    for tool in tools:
-        fn = tool.get("function")
-        fn = fn if isinstance(fn, dict) else {}
-        params = fn.get("parameters")
-        params = dict(params) if isinstance(params, dict) else {"type": "object"}
-        defs.update(params.pop("$defs", None) or {})
-        options.append(
-            {
-                "type": "object",
-                "properties": {"name": {"enum": [fn.get("name", "")]}, "arguments": params},
-                "required": ["name", "arguments"],
-                "additionalProperties": False,
-            }
-        )
-    schema: dict[str, Any] = options[0] if len(options) == 1 else {"anyOf": options}
-    return {**schema, "$defs": defs} if defs else schema
 
 
 def _tool_choice(choice: Any, tools: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Any]:

@@ -1,0 +1,120 @@
+"""Handlers of ``/v1/messages`` and ``/v1/messages/count_tokens``: one JSON message or SSE events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from anyio import to_thread
+from litestar import Request, Response, post
+from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
+from litestar.response import Stream
+
+from corral.api.anthropic import to_anthropic as out
+from corral.api.anthropic.from_anthropic import (
+    MessagesPlan,
+    from_count_tokens_request,
+    from_messages_request,
+)
+from corral.api.anthropic.protocol import CountTokensRequest, CountTokensResponse, MessagesRequest
+from corral.api.anthropic.stops import StopWatch
+from corral.api.decode import decode_body
+from corral.api.errors import anthropic_error_body, json_response
+from corral.api.forcing import forced_call
+from corral.api.streaming import SSE, join_chunks, sse_event, until_disconnect
+from corral.core.errors import CorralError
+from corral.core.inference import Chunk
+from corral.core.inference.prepare import lookup
+from corral.core.services import Services
+from corral.core.tokenizing import Tokenizing
+
+__all__ = ["HANDLERS", "tokenizing"]
+
+Svc = NamedDependency[Services]
+
+
+def tokenizing(services: Services) -> Tokenizing:
+    """The tokenizer use case over ``services`` (its vocabulary cache is shared by all instances)."""
+    return Tokenizing(services.config, services.store, services.scheduler, emit=services.plugins.emit)
+
+
+async def _relax_think(services: Services, plan: MessagesPlan) -> None:
+    """Like Ollama, ``thinking`` asked of a model that cannot think is dropped, not refused."""
+    if plan.input.think:
+        ctx = await to_thread.run_sync(lambda: lookup(services.store, plan.model, empty_status=400))
+        if "thinking" not in ctx.capabilities:
+            plan.input.think = None
+
+
+async def _gather(chunks: AsyncIterator[Chunk]) -> list[Chunk]:
+    return [c async for c in chunks]
+
+
+async def _held(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+    """A forced tool call: the whole output, parsed as one call, in one chunk."""
+    yield forced_call(join_chunks([c async for c in chunks]))
+
+
+async def _input_tokens(services: Services, plan: MessagesPlan, final: Chunk) -> int | None:
+    # A generation cut at a stop sequence ends without metrics: count its prompt instead.
+    if final.metrics is not None:
+        return None
+    return await tokenizing(services).count_chat(plan.input)
+
+
+async def _events(
+    services: Services, plan: MessagesPlan, first: Chunk, rest: AsyncIterator[Chunk], watch: StopWatch
+) -> AsyncIterator[bytes]:
+    stream = out.EventStream(out.new_message_id(), plan.model)
+    for name, data in stream.start():
+        yield sse_event(name, data)
+    try:
+        chunk = first
+        while True:
+            for name, data in stream.push(chunk):
+                yield sse_event(name, data)
+            if chunk.done:
+                break
+            chunk = await anext(rest)
+        end = out.stop_reason(chunk, stream.made_calls, watch.matched)
+        for name, data in stream.finish(chunk, end, await _input_tokens(services, plan, chunk)):
+            yield sse_event(name, data)
+    except CorralError as exc:
+        yield b"event: error\ndata: " + anthropic_error_body(exc.message, exc.status) + b"\n\n"
+
+
+@post("/messages", status_code=200)
+async def messages(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
+    """Anthropic's Messages API over the core's chat (``stream`` defaults to false)."""
+    req = decode_body(await request.body(), MessagesRequest, "MessagesRequest")
+    plan = from_messages_request(req)
+    await _relax_think(services, plan)
+    watch = StopWatch(plan.stops)
+    chunks = watch.watch(services.inference.chat(plan.input))
+    if plan.force_tool:
+        chunks = _held(chunks)
+    # The first chunk is awaited here so errors before any output keep their HTTP status.
+    first = await anext(chunks)
+    if plan.stream:
+        return Stream(_events(services, plan, first, chunks, watch), media_type=SSE, status_code=200)
+    rest = await until_disconnect(request, _gather(chunks)) if not first.done else []
+    joined = join_chunks([first, *rest])
+    end = out.stop_reason(joined, bool(joined.tool_calls), watch.matched)
+    body = out.message(
+        out.new_message_id(), plan.model, joined, end, await _input_tokens(services, plan, joined)
+    )
+    if joined.metrics is None:
+        body.usage.output_tokens = watch.pieces
+    return json_response(body)
+
+
+@post("/messages/count_tokens", status_code=200)
+async def count_tokens(request: Request[Any, Any, Any], services: Svc) -> Response[bytes]:
+    """The number of prompt tokens a Messages request renders to, without running the model."""
+    req = decode_body(await request.body(), CountTokensRequest, "CountTokensRequest")
+    count = await tokenizing(services).count_chat(from_count_tokens_request(req))
+    return json_response(CountTokensResponse(input_tokens=count))
+
+
+HANDLERS: list[HTTPRouteHandler] = [messages, count_tokens]
