@@ -21,6 +21,7 @@ from corral.api.ollama import embed as ollama_embed
 from corral.api.ollama import inference as ollama_inference
 from corral.api.ollama import routes as ollama_routes
 from corral.api.openai import routes as openai_routes
+from corral.api.responses import routes as responses_routes
 from corral.core.services import Services
 
 __all__ = ["create_app"]
@@ -35,7 +36,8 @@ def create_app(services: Services) -> Litestar:
         path="/",
         route_handlers=[*ollama_routes.HANDLERS, *ollama_inference.HANDLERS, *ollama_embed.HANDLERS],
     )
-    openai = Router(path="/v1", route_handlers=[*openai_routes.HANDLERS, *anthropic_routes.HANDLERS])
+    dialects = [*openai_routes.HANDLERS, *responses_routes.HANDLERS, *anthropic_routes.HANDLERS]
+    openai = Router(path="/v1", route_handlers=dialects)
     operations = Router(path="/", route_handlers=ops.HANDLERS)
     traffic = Traffic()
 

@@ -9,13 +9,16 @@ that JSON into a tool call afterwards.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+from corral.api.streaming import join_chunks
 from corral.core.assemble.toolcalls import new_tool_call_id
+from corral.core.errors import BadRequest
 from corral.core.inference import Chunk
 from corral.core.templates import ToolCall, ToolCallFunction
 
-__all__ = ["call_schema", "forced_call"]
+__all__ = ["call_schema", "choose_tools", "forced_call", "forced_chunks"]
 
 
 def call_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
@@ -44,6 +47,25 @@ def call_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
     return {**schema, "$defs": defs} if defs else schema
 
 
+def choose_tools(
+    mode: str, name: str | None, tools: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """(tools offered to the model, JSON schema forcing one call or None) for a tool choice each
+    dialect has parsed into ``mode`` ``auto``, ``none``, ``required`` or ``named`` (with ``name``)."""
+    if mode == "auto":
+        return tools, None
+    if mode == "none":
+        return [], None
+    if mode == "required":
+        if not tools:
+            raise BadRequest("tool_choice 'required' needs at least one tool in 'tools'")
+        return tools, call_schema(tools)
+    chosen = [t for t in tools if t.get("function", {}).get("name") == name]
+    if not chosen:
+        raise BadRequest(f"tool_choice names function '{name}', which is not in 'tools'")
+    return tools, call_schema(chosen)
+
+
 def forced_call(joined: Chunk) -> Chunk:
     """A generation constrained to ``{"name", "arguments"}`` JSON, with its content as a tool call.
 
@@ -62,3 +84,8 @@ def forced_call(joined: Chunk) -> Chunk:
     joined.tool_calls = [call]
     joined.content = ""
     return joined
+
+
+async def forced_chunks(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+    """A forced generation held to its end and handed over as one chunk carrying the call."""
+    yield forced_call(join_chunks([c async for c in chunks]))

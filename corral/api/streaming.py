@@ -19,9 +19,11 @@ from corral.core.sources import Progress, ProgressCallback
 __all__ = [
     "NDJSON",
     "collect_progress",
+    "gather",
     "join_chunks",
     "progress_dict",
     "progress_response",
+    "resume",
     "run_with_progress",
     "sse_event",
     "until_disconnect",
@@ -120,6 +122,20 @@ def sse_event(name: str, data: Any) -> bytes:
     """One named server-sent event: ``event: <name>`` and ``data: <json>`` (Anthropic and the
     Responses API name every event; their SDKs dispatch on the data's ``type``)."""
     return b"event: " + name.encode() + b"\ndata: " + msgspec.json.encode(data) + b"\n\n"
+
+
+async def gather(chunks: AsyncIterator[Chunk]) -> list[Chunk]:
+    """Every chunk of a generation (``stream: false``)."""
+    return [c async for c in chunks]
+
+
+async def resume(first: Chunk, rest: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+    """A generation whose first chunk was already awaited (to keep errors' HTTP status), whole
+    again: ``first``, then the rest unless ``first`` was the last."""
+    yield first
+    if not first.done:
+        async for chunk in rest:
+            yield chunk
 
 
 def join_chunks(chunks: list[Chunk]) -> Chunk:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corral.api.anthropic.protocol import CountTokensRequest, MessagesRequest
-from corral.api.forcing import call_schema
+from corral.api.forcing import choose_tools
 from corral.core.errors import BadRequest
 from corral.core.inference import ChatInput
 from corral.core.templates import Message, Tool, ToolCall, ToolCallFunction
@@ -202,26 +202,17 @@ def openai_tools(raw: Any) -> list[dict[str, Any]]:
     return out
 
 
+_CHOICES = {"auto": "auto", "none": "none", "any": "required", "tool": "named"}
+
+
 def _tool_choice(choice: Any, tools: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Any]:
     """(tools offered, JSON schema forcing one call or None)."""
     if choice is None:
         return tools, None
-    kind = choice.get("type") if isinstance(choice, dict) else None
-    if kind == "auto":
-        return tools, None
-    if kind == "none":
-        return [], None
-    if kind == "any":
-        if not tools:
-            raise BadRequest("tool_choice: 'any' needs at least one tool in 'tools'")
-        return tools, call_schema(tools)
-    if kind == "tool":
-        name = choice.get("name")
-        chosen = [t for t in tools if t["function"]["name"] == name]
-        if not chosen:
-            raise BadRequest(f"tool_choice: tool {name!r} is not in 'tools'")
-        return tools, call_schema(chosen)
-    raise BadRequest("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+    mode = _CHOICES.get(str(choice.get("type"))) if isinstance(choice, dict) else None
+    if mode is None:
+        raise BadRequest("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+    return choose_tools(mode, choice.get("name") if mode == "named" else None, tools)
 
 
 def _think(value: Any) -> bool | None:

@@ -21,8 +21,8 @@ from corral.api.anthropic.protocol import CountTokensRequest, CountTokensRespons
 from corral.api.anthropic.stops import StopWatch
 from corral.api.decode import decode_body
 from corral.api.errors import anthropic_error_body, json_response
-from corral.api.forcing import forced_call
-from corral.api.streaming import SSE, join_chunks, sse_event, until_disconnect
+from corral.api.forcing import forced_chunks
+from corral.api.streaming import SSE, gather, join_chunks, resume, sse_event, until_disconnect
 from corral.core.errors import CorralError
 from corral.core.inference import Chunk
 from corral.core.inference.prepare import lookup
@@ -47,15 +47,6 @@ async def _relax_think(services: Services, plan: MessagesPlan) -> None:
             plan.input.think = None
 
 
-async def _gather(chunks: AsyncIterator[Chunk]) -> list[Chunk]:
-    return [c async for c in chunks]
-
-
-async def _held(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
-    """A forced tool call: the whole output, parsed as one call, in one chunk."""
-    yield forced_call(join_chunks([c async for c in chunks]))
-
-
 async def _input_tokens(services: Services, plan: MessagesPlan, final: Chunk) -> int | None:
     # A generation cut at a stop sequence ends without metrics: count its prompt instead.
     if final.metrics is not None:
@@ -71,12 +62,9 @@ async def _events(
         yield sse_event(name, data)
     try:
         chunk = first
-        while True:
+        async for chunk in resume(first, rest):
             for name, data in stream.push(chunk):
                 yield sse_event(name, data)
-            if chunk.done:
-                break
-            chunk = await anext(rest)
         end = out.stop_reason(chunk, stream.made_calls, watch.matched)
         for name, data in stream.finish(chunk, end, await _input_tokens(services, plan, chunk)):
             yield sse_event(name, data)
@@ -93,13 +81,12 @@ async def messages(request: Request[Any, Any, Any], services: Svc) -> Response[A
     watch = StopWatch(plan.stops)
     chunks = watch.watch(services.inference.chat(plan.input))
     if plan.force_tool:
-        chunks = _held(chunks)
+        chunks = forced_chunks(chunks)
     # The first chunk is awaited here so errors before any output keep their HTTP status.
     first = await anext(chunks)
     if plan.stream:
         return Stream(_events(services, plan, first, chunks, watch), media_type=SSE, status_code=200)
-    rest = await until_disconnect(request, _gather(chunks)) if not first.done else []
-    joined = join_chunks([first, *rest])
+    joined = join_chunks(await until_disconnect(request, gather(resume(first, chunks))))
     end = out.stop_reason(joined, bool(joined.tool_calls), watch.matched)
     body = out.message(
         out.new_message_id(), plan.model, joined, end, await _input_tokens(services, plan, joined)
