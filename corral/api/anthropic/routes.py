@@ -23,20 +23,15 @@ from corral.api.decode import decode_body
 from corral.api.errors import anthropic_error_body, json_response
 from corral.api.forcing import forced_chunks
 from corral.api.streaming import SSE, gather, join_chunks, resume, sse_event, until_disconnect
+from corral.api.tokens import tokenizing
 from corral.core.errors import CorralError
 from corral.core.inference import Chunk
 from corral.core.inference.prepare import lookup
 from corral.core.services import Services
-from corral.core.tokenizing import Tokenizing
 
-__all__ = ["HANDLERS", "tokenizing"]
+__all__ = ["HANDLERS"]
 
 Svc = NamedDependency[Services]
-
-
-def tokenizing(services: Services) -> Tokenizing:
-    """The tokenizer use case over ``services`` (its vocabulary cache is shared by all instances)."""
-    return Tokenizing(services.config, services.store, services.scheduler, emit=services.plugins.emit)
 
 
 async def _relax_think(services: Services, plan: MessagesPlan) -> None:
