@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from anyio import to_thread
@@ -25,6 +26,7 @@ from corral.core.catalog import CreateSpec
 from corral.core.errors import BadRequest
 from corral.core.registry import Credentials
 from corral.core.services import Services
+from corral.core.store import LocalModel
 
 __all__ = ["HANDLERS"]
 
@@ -51,6 +53,23 @@ async def tags(services: Svc) -> Response[bytes]:
     return json_response({"models": await to_thread.run_sync(services.catalog.list_models)})
 
 
+def _backend_report(services: Services) -> Callable[[LocalModel], dict[str, Any]]:
+    """The scheduler's backend report, remembered per digest while the model is idle: choosing
+    reads the GGUF header, and the choice for given content (and server settings) does not change.
+    A loaded or loading model reports its runner's actual choice."""
+    scheduler = services.scheduler
+
+    def report(local: LocalModel) -> dict[str, Any]:
+        busy = scheduler.find(local) is not None or any(
+            m.local.digest == local.digest for m in scheduler.loading_models()
+        )
+        if busy:
+            return scheduler.backend_report(local)
+        return services.catalog.known.get(("backend", local.digest), lambda: scheduler.backend_report(local))
+
+    return report
+
+
 @post("/api/show", status_code=200)
 async def show(request: Request[Any, Any, Any], services: Svc) -> Response[bytes]:
     """Details, parameters, template, model_info and capabilities of one model."""
@@ -59,7 +78,7 @@ async def show(request: Request[Any, Any, Any], services: Svc) -> Response[bytes
     if not name:
         raise BadRequest("model is required")
     info = await to_thread.run_sync(
-        lambda: services.catalog.show(name, verbose=req.verbose, backend=services.scheduler.backend_report)
+        lambda: services.catalog.show(name, verbose=req.verbose, backend=_backend_report(services))
     )
     if request.headers.get("user-agent", "").startswith("GitHubCopilotChat/"):
         info["model_info"]["general.basename"] = name
