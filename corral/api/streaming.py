@@ -13,7 +13,7 @@ from litestar import Request, Response
 from litestar.response import Stream
 
 from corral.core.errors import CorralError
-from corral.core.inference import Chunk
+from corral.core.inference import Chunk, Metrics
 from corral.core.sources import Progress, ProgressCallback
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "join_chunks",
     "progress_dict",
     "progress_response",
+    "prompt_tokens",
     "resume",
     "run_with_progress",
     "sse_event",
@@ -136,6 +137,15 @@ async def resume(first: Chunk, rest: AsyncIterator[Chunk]) -> AsyncIterator[Chun
     if not first.done:
         async for chunk in rest:
             yield chunk
+
+
+def prompt_tokens(metrics: Metrics) -> int:
+    """The whole prompt's token count, as the OpenAI and Anthropic dialects report it.
+
+    Batching runners report prompt tokens served from the KV cache apart (``prompt_cached``, not
+    in every core version yet); the dialects' input counts include them.
+    """
+    return metrics.prompt_eval_count + int(getattr(metrics, "prompt_cached", 0))
 
 
 def join_chunks(chunks: list[Chunk]) -> Chunk:

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from corral.api.anthropic.protocol import MessageResponse, Usage
+from corral.api.streaming import prompt_tokens
 from corral.core.inference import Chunk
 from corral.core.templates import ToolCall
 
@@ -67,7 +68,7 @@ def content_blocks(joined: Chunk) -> list[dict[str, Any]]:
 
 def _usage(chunk: Chunk, counted: int) -> tuple[int, int]:
     if chunk.metrics is not None:
-        return chunk.metrics.prompt_eval_count, chunk.metrics.eval_count
+        return prompt_tokens(chunk.metrics), chunk.metrics.eval_count
     return 0, counted
 
 

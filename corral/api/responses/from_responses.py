@@ -195,11 +195,11 @@ def from_responses_request(req: ResponsesRequest, earlier: list[Message] | None 
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise BadRequest(f"invalid tool: {exc}") from None
     effort = req.reasoning.get("effort") if isinstance(req.reasoning, dict) else None
-    options: dict[str, Any] = {}
-    if req.temperature is not None:
-        options["temperature"] = req.temperature
-    if req.top_p is not None:
-        options["top_p"] = req.top_p
+    # OpenAI's defaults (1.0), not the model's, as the chat completions adapter and Ollama do.
+    options: dict[str, Any] = {
+        "temperature": 1.0 if req.temperature is None else req.temperature,
+        "top_p": 1.0 if req.top_p is None else req.top_p,
+    }
     if req.max_output_tokens is not None:
         options["num_predict"] = req.max_output_tokens
     system = [Message("system", req.instructions)] if req.instructions else []

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from corral.api.responses.protocol import ResponseObject, ResponsesRequest, Usage
+from corral.api.streaming import prompt_tokens
 from corral.core.assemble.toolcalls import new_tool_call_id
 from corral.core.inference import Chunk
 from corral.core.templates import Message, ToolCall
@@ -42,11 +43,11 @@ def pending(req: ResponsesRequest, rid: str, tools: list[dict[str, Any]], store:
         previous_response_id=req.previous_response_id,
         reasoning={"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
         store=store,
-        temperature=req.temperature,
+        temperature=1.0 if req.temperature is None else req.temperature,
         text=text,
         tool_choice=req.tool_choice if req.tool_choice is not None else "auto",
         tools=tools,
-        top_p=req.top_p,
+        top_p=1.0 if req.top_p is None else req.top_p,
         user=req.user,
         metadata=req.metadata or {},
     )
@@ -54,7 +55,7 @@ def pending(req: ResponsesRequest, rid: str, tools: list[dict[str, Any]], store:
 
 def _usage(final: Chunk) -> Usage:
     m = final.metrics
-    prompt, output = (m.prompt_eval_count, m.eval_count) if m is not None else (0, 0)
+    prompt, output = (prompt_tokens(m), m.eval_count) if m is not None else (0, 0)
     return Usage(input_tokens=prompt, output_tokens=output, total_tokens=prompt + output)
 
 

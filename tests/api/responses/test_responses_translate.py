@@ -64,6 +64,7 @@ def test_plan_options_tools_and_formats() -> None:
     assert [m.role for m in plan.input.messages] == ["system", "user", "assistant", "user"]
     assert [m.content for m in plan.conversation] == ["before", "answer", "hi"]
     assert plan.input.options == {"temperature": 0.2, "top_p": 0.5, "num_predict": 7}
+    assert from_responses_request(req()).input.options == {"temperature": 1.0, "top_p": 1.0}
     assert plan.input.think == "low" and plan.store and not plan.stream
     forced = from_responses_request(req(tools=[FN], tool_choice={"type": "function", "name": "f"}))
     assert forced.force_tool and forced.tools == [FN] and forced.input.tools[0].function.name == "f"
