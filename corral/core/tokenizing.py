@@ -56,17 +56,20 @@ class Tokenizing(UseCase):
                 lambda: tok.encode(text, add_special=add_special, parse_special=parse_special)
             )
         async with self._runner(ctx) as lease:
-            return lease.runner.tokenize(text, add_special=add_special, parse_special=parse_special)
+            runner = lease.runner
+            return await to_thread.run_sync(
+                lambda: runner.tokenize(text, add_special=add_special, parse_special=parse_special)
+            )
 
     async def pieces(self, model: str, ids: Sequence[int]) -> list[Piece]:
         """Each token's bytes (control tokens as their text)."""
         ctx = await to_thread.run_sync(lambda: lookup(self.store, model, empty_status=400))
         tok = await self._gguf_tokenizer(ctx)
         if tok is not None:
-            return [Piece(i, tok.decode([i])) for i in ids]
-        _check_ids(ids)
+            return await to_thread.run_sync(lambda: [Piece(i, tok.decode([i])) for i in ids])
         async with self._runner(ctx) as lease:
-            return [Piece(i, lease.runner.detokenize([i])) for i in ids]
+            runner = lease.runner
+            return await to_thread.run_sync(lambda: [Piece(i, runner.detokenize([i])) for i in ids])
 
     async def detokenize(self, model: str, ids: Sequence[int]) -> bytes:
         """The bytes of ``ids`` joined (they may end inside a UTF-8 character)."""
@@ -74,9 +77,8 @@ class Tokenizing(UseCase):
         tok = await self._gguf_tokenizer(ctx)
         if tok is not None:
             return await to_thread.run_sync(tok.decode, ids)
-        _check_ids(ids)
         async with self._runner(ctx) as lease:
-            return lease.runner.detokenize(ids)
+            return await to_thread.run_sync(lease.runner.detokenize, ids)
 
     async def count_chat(self, inp: ChatInput) -> int:
         """Tokens of the prompt ``inp`` renders to (whole, untruncated), as chat would feed it."""
@@ -86,7 +88,7 @@ class Tokenizing(UseCase):
         if tok is not None:
             return len(await to_thread.run_sync(tok.encode, prompt))
         async with self._runner(ctx) as lease:
-            return len(lease.runner.tokenize(prompt))
+            return len(await to_thread.run_sync(lease.runner.tokenize, prompt))
 
     async def _gguf_tokenizer(self, ctx: ModelContext) -> GGUFTokenizer | None:
         if ctx.local.model_path is None:
@@ -99,13 +101,6 @@ class Tokenizing(UseCase):
         return self.scheduler.lease(
             ctx.local, opts.load, opts.load_key(), self._keep_alive(None), opts.backend
         )
-
-
-def _check_ids(ids: Sequence[int]) -> None:
-    # The runner's own bound check happens in native code; refuse what cannot be an id first.
-    for i in ids:
-        if not isinstance(i, int) or i < 0:
-            raise BadRequest(f"invalid token id {i}")
 
 
 def _render(ctx: ModelContext, inp: ChatInput) -> str:

@@ -94,3 +94,19 @@ def test_errors(tiny: LiveServer) -> None:
     )
     r = tiny.client.post("/detokenize", json={"model": "tiny", "tokens": [-1]})
     assert r.status_code == 400 and r.json()["error"]["code"] == 400
+
+
+def test_a_vocabulary_corral_cannot_read_is_tokenized_by_the_runner(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    # llama.cpp knows this pre-tokenizer; corral's own tokenizer does not, so the model is loaded.
+    gguf = write_tiny_gguf(tmp_path / "bpe.gguf", seed=2, bpe_pre="deepseek-llm")
+    add_model(live_server.client, gguf, "bpe", builtin_template("chatml").template)
+    r = live_server.client.post("/api/tokenize", json={"model": "bpe", "content": "Hello world"})
+    assert r.status_code == 200, r.text
+    tokens = r.json()["tokens"]
+    assert tokens and [m["name"] for m in live_server.client.get("/api/ps").json()["models"]] == [
+        "bpe:latest"
+    ]
+    back = live_server.client.post("/api/detokenize", json={"model": "bpe", "tokens": tokens})
+    assert back.json()["content"] == "Hello world"
