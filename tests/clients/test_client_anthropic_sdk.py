@@ -150,3 +150,24 @@ def test_async_client(tiny_server: LiveServer) -> None:
 
     whole, streamed = asyncio.run(main())
     assert whole and whole == streamed
+
+
+def test_thinking_relaxed_and_sent_back(client: anthropic.Anthropic) -> None:
+    # tiny cannot think: like Ollama, the thinking request is dropped rather than refused.
+    thinking: anthropic.types.ThinkingConfigParam = {"type": "enabled", "budget_tokens": 1024}
+    plain = client.messages.create(model="tiny", max_tokens=3, messages=HI, thinking=thinking)
+    assert [b.type for b in plain.content] == ["text"]
+    # An assistant turn carrying a (signed, by Anthropic) thinking block is accepted back.
+    turn: list[anthropic.types.MessageParam] = [
+        *HI,
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "the user greets", "signature": "sig"},
+                {"type": "text", "text": "hello"},
+            ],
+        },
+        {"role": "user", "content": "ok"},
+    ]
+    again = client.messages.create(model="tiny", max_tokens=3, messages=turn)
+    assert again.content[0].type == "text" and again.usage.input_tokens > plain.usage.input_tokens

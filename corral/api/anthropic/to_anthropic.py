@@ -56,11 +56,11 @@ def tool_use(call: ToolCall) -> dict[str, Any]:
 
 
 def content_blocks(joined: Chunk) -> list[dict[str, Any]]:
-    """Thinking, then text, then tool calls; an empty text block when there is nothing else."""
+    """Thinking, then text, then tool calls; an empty text block only when there is nothing else."""
     blocks: list[dict[str, Any]] = []
     if joined.thinking:
         blocks.append({"type": "thinking", "thinking": joined.thinking, "signature": ""})
-    if joined.content or not joined.tool_calls:
+    if joined.content or not (joined.tool_calls or joined.thinking):
         blocks.append({"type": "text", "text": joined.content})
     blocks.extend(tool_use(c) for c in joined.tool_calls)
     return blocks
