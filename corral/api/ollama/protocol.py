@@ -200,7 +200,11 @@ class ToolCallOut(Reply, kw_only=True):
 
 
 class GenerateResponse(Reply, kw_only=True):
-    """One ``/api/generate`` object (a stream's chunks and the final one have the same type)."""
+    """One ``/api/generate`` object (a stream's chunks and the final one have the same type).
+
+    The end fields (``done_reason`` ... ``logprobs``) repeat in :class:`ChatResponse` on purpose: a
+    shared base class would put them first on the wire, before ``model``.
+    """
 
     model: str
     created_at: str
