@@ -23,5 +23,6 @@ Deliberate gaps: ``logit_bias`` and ``best_of`` > ``n`` are not supported; ``ech
 ``parallel_tool_calls`` is ignored (a forced call is always exactly one); ``strict`` is implied
 (the grammar always enforces the schema); ``user`` is ignored. An error after a stream began is
 sent as an SSE ``data: {"error": {...}}`` frame (the SDKs raise it) rather than Ollama's empty chunk.
-``/v1/responses``, ``/v1/messages`` and ``/v1/audio/transcriptions`` are not served yet.
+``/v1/responses`` is :mod:`corral.api.responses` and ``/v1/messages`` (Anthropic) is
+:mod:`corral.api.anthropic`, adapters of the same shape; ``/v1/audio/transcriptions`` is not served.
 """

@@ -6,7 +6,6 @@ Pure functions, no I/O. A "choice" here is a :class:`Chunk` joined from one gene
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -14,9 +13,10 @@ from typing import Any
 
 import msgspec
 
+from corral.api.forcing import forced_call
 from corral.core.assemble.toolcalls import new_tool_call_id
 from corral.core.inference import Chunk
-from corral.core.templates import ToolCall, ToolCallFunction
+from corral.core.templates import ToolCall
 
 __all__ = [
     "FINGERPRINT",
@@ -50,26 +50,6 @@ class Envelope:
     def new(cls, prefix: str, model: str) -> Envelope:
         """A fresh id such as ``chatcmpl-3f9a...`` and the current time."""
         return cls(f"{prefix}-{secrets.token_hex(12)}", int(time.time()), model)
-
-
-def forced_call(joined: Chunk) -> Chunk:
-    """A generation constrained to ``{"name", "arguments"}`` JSON, with its content as a tool call.
-
-    The core's tool-call parser may already have recognised the call; output cut short (by
-    ``max_tokens``) stays content with finish reason ``length``.
-    """
-    if joined.tool_calls:
-        return joined
-    try:
-        data = json.loads(joined.content)
-    except ValueError:
-        return joined
-    if not isinstance(data, dict) or not isinstance(data.get("arguments"), dict):
-        return joined
-    call = ToolCall(ToolCallFunction(str(data.get("name", "")), data["arguments"], 0), new_tool_call_id())
-    joined.tool_calls = [call]
-    joined.content = ""
-    return joined
 
 
 def finish_reason(chunk: Chunk, has_tool_calls: bool) -> str:

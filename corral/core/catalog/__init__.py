@@ -14,6 +14,7 @@ from anyio import to_thread
 
 from corral.core.catalog.create import create_model
 from corral.core.catalog.describe import list_entry, show_model
+from corral.core.catalog.known import Known
 from corral.core.catalog.spec import CreateSpec
 from corral.core.digest import parse_digest
 from corral.core.errors import BadRequest, CorralError, InvalidModelName, ModelNotFound
@@ -43,6 +44,8 @@ class Catalog:
         self.sources = list(sources)
         self.noprune = noprune
         self.emit: Callable[[Event], None] = emit or _ignore
+        self.known = Known()
+        """Answers per model digest (``/api/show`` bodies, backend reports of idle models)."""
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -66,7 +69,12 @@ class Catalog:
         if not parsed.is_valid():
             raise ModelNotFound(f"model '{parsed.display_shortest()}' not found")
         local = self.store.resolve(parsed)
-        out = show_model(self.store, local, verbose=verbose)
+        known = self.known.get(
+            ("show", local.digest, local.name.display_shortest(), local.modified_ns, verbose),
+            lambda: show_model(self.store, local, verbose=verbose),
+        )
+        # A shallow copy, and model_info copied too: callers adjust those (GitHub Copilot's basename).
+        out = {**known, "model_info": dict(known["model_info"])}
         if backend is not None:
             out["backend"] = backend(local)
         return out
