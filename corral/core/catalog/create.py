@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from corral.core.catalog.chat_template import gguf_jinja_template
 from corral.core.convert import convert_into_store, is_hf_model_dir
 from corral.core.digest import parse_digest, sha256_digest
 from corral.core.errors import BadRequest
@@ -26,7 +28,7 @@ from corral.core.store.media import (
     MEDIA_SYSTEM,
     MEDIA_TEMPLATE,
 )
-from corral.core.templates import detect_template
+from corral.core.templates.match import match_builtin
 
 if TYPE_CHECKING:
     from corral.core.catalog import Catalog
@@ -104,6 +106,7 @@ def _from_files(store: Store, spec: CreateSpec, draft: _Draft, progress: Progres
         _convert(store, spec, draft, progress)
         return
     progress(Progress("parsing GGUF"))
+    model_path: Path | None = None
     for name in ggufs:
         digest = parse_digest(spec.files[name])
         if not store.has_blob(digest):
@@ -115,9 +118,10 @@ def _from_files(store: Store, spec: CreateSpec, draft: _Draft, progress: Progres
             validate_model(info)
             draft.weights = [w for w in draft.weights if w.media_type != MEDIA_MODEL]
             draft.info = info
+            model_path = path
         draft.weights.append(Layer(media, digest, path.stat().st_size))
-    if draft.info is not None and draft.template is None and spec.template is None:
-        _autodetect_template(draft, progress)
+    if model_path is not None and draft.template is None and spec.template is None:
+        _autodetect_template(model_path, draft, progress)
 
 
 def _convert(store: Store, spec: CreateSpec, draft: _Draft, progress: ProgressCallback) -> None:
@@ -137,12 +141,13 @@ def _convert(store: Store, spec: CreateSpec, draft: _Draft, progress: ProgressCa
     draft.info = info
 
 
-def _autodetect_template(draft: _Draft, progress: ProgressCallback) -> None:
-    assert draft.info is not None
-    chat_template = draft.info.chat_template
-    if not chat_template:
+def _autodetect_template(model_path: Path, draft: _Draft, progress: ProgressCallback) -> None:
+    """Use a built-in template only if it renders like the GGUF's chat template; otherwise write no
+    template layer, so the model keeps rendering with its own Jinja template."""
+    jinja = gguf_jinja_template(model_path)
+    if jinja is None:
         return
-    found = detect_template(chat_template)
+    found = match_builtin(jinja)
     if found is None:
         return
     progress(Progress(f"using autodetected template {found.name}"))

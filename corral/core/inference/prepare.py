@@ -14,7 +14,7 @@ from corral.core.gguf import GGUFInfo, read_gguf
 from corral.core.names import parse_name
 from corral.core.options import ResolvedOptions
 from corral.core.store import LocalModel, Store
-from corral.core.templates import Template
+from corral.core.templates.jinja_template import ChatTemplate
 
 __all__ = [
     "ModelContext",
@@ -46,7 +46,7 @@ class ModelContext:
     def __init__(self, local: LocalModel, requested: str) -> None:
         self.local = local
         self.requested = requested
-        self.template: Template | None = load_template(local)
+        self.template: ChatTemplate | None = load_template(local)
         info = _gguf_info(local.model_path) if local.model_path is not None else None
         self.capabilities = capabilities(info, self.template, local.projector is not None)
 
