@@ -135,7 +135,7 @@ class CpuRefRunner:
             info.stop_reason = self._cancel_reason()
             return
         logits = model.logits(hidden)[0]
-        sampler = Sampler(params.sampling, self._n_vocab)
+        sampler = Sampler(params.sampling, self._n_vocab, params.logit_bias)
         limit = params.num_predict if params.num_predict > 0 else 0
         top_n = max(0, params.top_logprobs) if params.logprobs else 0
         piece = self._tokenizer.piece

@@ -189,7 +189,13 @@ class LlamaCppRunner:
         limit = params.num_predict if params.num_predict > 0 else 0
         top_n = max(0, params.top_logprobs) if params.logprobs else 0
         with SamplerChain(
-            self._lib, self._vocab, self._n_vocab, sampling, penalty_last_n=last_n, grammar=grammar
+            self._lib,
+            self._vocab,
+            self._n_vocab,
+            sampling,
+            penalty_last_n=last_n,
+            grammar=grammar,
+            logit_bias=params.logit_bias,
         ) as chain:
             while True:
                 token = chain.sample(llm.ctx)

@@ -184,7 +184,7 @@ class OnnxRunner:
             if first is None:
                 return
             logits, self._cache = first
-            sampler = Sampler(params.sampling, logits.shape[-1])
+            sampler = Sampler(params.sampling, logits.shape[-1], params.logit_bias)
             for t in tokens:
                 sampler.accept(t)
             limit = params.num_predict if params.num_predict > 0 else 0

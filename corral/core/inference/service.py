@@ -24,6 +24,7 @@ from corral.core.inference.prepare import (
     logprob_entry,
     lookup,
     require_capabilities,
+    validate_logit_bias,
     validate_think,
     validate_top_logprobs,
 )
@@ -113,6 +114,7 @@ class Inference(UseCase):
         model = lookup(self.store, inp.model, empty_status=404)
         if "completion" not in model.capabilities:
             raise BadRequest(f'"{inp.model}" does not support generate')
+        validate_logit_bias(model, inp.logit_bias)
         validate_think(model, inp.think)
         needed = (["insert"] if inp.suffix else []) + (["vision"] if inp.images else [])
         require_capabilities(model, needed)
@@ -155,7 +157,9 @@ class Inference(UseCase):
                 )
                 return
             tokens = self._fit(runner.tokenize(prompt), runner.context_length, opts, inp.truncate)
-            params = generate_params(tokens, opts, inp.format, inp.logprobs, inp.top_logprobs)
+            params = generate_params(
+                tokens, opts, inp.format, inp.logprobs, inp.top_logprobs, inp.logit_bias
+            )
             tags = (
                 thinking_tags(request_template or model.template)
                 if "thinking" in model.capabilities
@@ -175,6 +179,7 @@ class Inference(UseCase):
         model = lookup(self.store, inp.model, empty_status=400)
         if "completion" not in model.capabilities:
             raise BadRequest(f'"{inp.model}" does not support chat')
+        validate_logit_bias(model, inp.logit_bias)
         validate_think(model, inp.think)
         needed = (["tools"] if inp.tools else []) + (
             ["vision"] if any(m.images for m in inp.messages) else []
@@ -211,7 +216,9 @@ class Inference(UseCase):
             runner = lease.runner
             prompt = render(runner.tokenize, runner.context_length)
             tokens = self._fit(runner.tokenize(prompt), runner.context_length, opts, inp.truncate)
-            params = generate_params(tokens, opts, inp.format, inp.logprobs, inp.top_logprobs)
+            params = generate_params(
+                tokens, opts, inp.format, inp.logprobs, inp.top_logprobs, inp.logit_bias
+            )
             tags = thinking_tags(template) if "thinking" in model.capabilities else None
             think = tags is not None and inp.think is not False
             tools = ToolCallParser(template, inp.tools) if inp.tools else None

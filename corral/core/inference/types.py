@@ -30,6 +30,8 @@ class GenerateInput:
     top_logprobs: int = 0
     truncate: bool = True
     debug_render_only: bool = False
+    logit_bias: dict[int, float] = field(default_factory=dict)
+    """Token id → value added to its logit (OpenAI ``logit_bias``)."""
 
 
 @dataclass
@@ -47,6 +49,8 @@ class ChatInput:
     top_logprobs: int = 0
     truncate: bool = True
     debug_render_only: bool = False
+    logit_bias: dict[int, float] = field(default_factory=dict)
+    """Token id → value added to its logit (OpenAI ``logit_bias``)."""
 
 
 @dataclass
