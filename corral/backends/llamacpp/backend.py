@@ -6,14 +6,18 @@ import functools
 import json
 import logging
 import threading
+from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from corral.backends.llamacpp import _lib
+from corral.backends.llamacpp import quantize as _quantize
 from corral.backends.llamacpp._host import estimate_memory, physical_cores
 from corral.backends.llamacpp.runner import LlamaCppRunner
 from corral.core.engine import Fit, HostInfo, LoadParams, ModelSpec
 from corral.core.errors import CorralError
+from corral.core.quantize import QuantizeType
 
 __all__ = ["LlamaCppBackend", "known_architectures"]
 
@@ -46,6 +50,18 @@ class LlamaCppBackend:
     Metal when the installed build has GPU offload."""
 
     name = "llamacpp"
+
+    # --- quantizing on create (corral.core.quantize.Quantizer) ----------------------------------
+
+    def quantize_unavailable(self) -> str | None:
+        """None when llama-cpp-python is installed, else the message naming the extra."""
+        return _quantize.quantize_unavailable()
+
+    def quantize(
+        self, source: Path, target: Path, ftype: QuantizeType, progress: Callable[[float], None]
+    ) -> None:
+        """``llama_model_quantize`` in a child process (see ``backends.llamacpp.quantize``)."""
+        _quantize.quantize_gguf(source, target, ftype, progress)
 
     def probe(self, model: ModelSpec, host: HostInfo) -> Fit | None:
         """A fit for any GGUF architecture llama.cpp knows; None when llama-cpp-python is missing."""

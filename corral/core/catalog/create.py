@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corral.core.catalog.chat_template import gguf_jinja_template
+from corral.core.catalog.quantize_step import quantize_model_layer
 from corral.core.convert import convert_into_store, is_hf_model_dir
 from corral.core.digest import parse_digest, sha256_digest
 from corral.core.errors import BadRequest
 from corral.core.gguf import GGUFInfo, read_gguf, validate_model
 from corral.core.names import ModelName, parse_name
+from corral.core.quantize import find_quantizer
 from corral.core.sources import Progress, ProgressCallback
 from corral.core.store import Store
 from corral.core.store.manifest import Layer, Manifest, ModelConfig, encode_config
@@ -156,6 +158,15 @@ def _autodetect_template(model_path: Path, draft: _Draft, progress: ProgressCall
         draft.params.setdefault(key, value)
 
 
+def _quantize(catalog: Catalog, quantize: str, draft: _Draft, progress: ProgressCallback) -> None:
+    at = next(i for i, w in enumerate(draft.weights) if w.media_type == MEDIA_MODEL)
+    layer = draft.weights[at]
+    info = draft.info or read_gguf(catalog.store.blob_path(layer.digest), keep_arrays=False)
+    quantizer = find_quantizer(catalog.quantizers)
+    new, draft.info = quantize_model_layer(catalog.store, quantizer, layer, info, quantize, progress)
+    draft.weights[at] = new
+
+
 def _adapters(store: Store, spec: CreateSpec, draft: _Draft) -> None:
     for name in sorted(spec.adapters):
         digest = parse_digest(spec.adapters[name])
@@ -213,6 +224,8 @@ def create_model(catalog: Catalog, spec: CreateSpec, progress: ProgressCallback)
     _apply_overrides(spec, draft)
     if not any(w.media_type == MEDIA_MODEL for w in draft.weights):
         raise BadRequest("no model weights: 'files' must include a GGUF file or 'from' must name a model")
+    if spec.quantize:
+        _quantize(catalog, spec.quantize, draft, progress)
 
     layers: list[Layer] = []
     for layer in draft.weights:
