@@ -7,7 +7,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
-from corral.core.assemble import StopMatcher, ThinkingParser, ToolCallParser, Utf8Joiner, thinking_tags
+from corral.core.assemble import (
+    StopMatcher,
+    ThinkingParser,
+    ToolCallParser,
+    Utf8Joiner,
+    starts_in_thinking,
+    thinking_tags,
+)
 from corral.core.engine import GenerateParams
 from corral.core.errors import BadRequest
 from corral.core.events import (
@@ -166,8 +173,16 @@ class Inference(UseCase):
                 else None
             )
             think = tags is not None and inp.think is not False
+            opened = tags is not None and starts_in_thinking(prompt, *tags, prompt if inp.raw else "")
             async for chunk in self._run(
-                lease, params, opts, start, tags if think else None, None, keep_context=not inp.raw
+                lease,
+                params,
+                opts,
+                start,
+                tags if think else None,
+                None,
+                keep_context=not inp.raw,
+                in_thinking=opened,
             ):
                 yield chunk
 
@@ -221,9 +236,19 @@ class Inference(UseCase):
             )
             tags = thinking_tags(template) if "thinking" in model.capabilities else None
             think = tags is not None and inp.think is not False
+            last = inp.messages[-1]
+            prefill = last.content if last.role == "assistant" else ""
+            opened = tags is not None and starts_in_thinking(prompt, *tags, prefill)
             tools = ToolCallParser(template, inp.tools) if inp.tools else None
             async for chunk in self._run(
-                lease, params, opts, start, tags if think else None, tools, keep_context=False
+                lease,
+                params,
+                opts,
+                start,
+                tags if think else None,
+                tools,
+                keep_context=False,
+                in_thinking=opened,
             ):
                 yield chunk
 
@@ -250,11 +275,13 @@ class Inference(UseCase):
         tools: ToolCallParser | None,
         *,
         keep_context: bool,
+        in_thinking: bool = False,
     ) -> AsyncIterator[Chunk]:
         cancel = threading.Event()
         joiner = Utf8Joiner()
         stops = StopMatcher(opts.stop)
-        thinking = ThinkingParser(*think_tags) if think_tags else None
+        # A prompt that ends inside an open thinking block: the output starts as thinking.
+        thinking = ThinkingParser(*think_tags, starts_in_thinking=in_thinking) if think_tags else None
         generated: list[int] = []
         eval_start = time.perf_counter_ns()
         first_token_at: int | None = None
