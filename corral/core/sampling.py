@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from corral.core.engine import SamplingOptions, TokenLogprob
+
+if TYPE_CHECKING:
+    from corral.core.constrain import OutputConstraint
 
 __all__ = ["LogitBias", "Sampler", "token_logprobs"]
 
@@ -47,11 +50,16 @@ class Sampler:
     :meth:`accept` with the token actually emitted (it feeds the repetition penalties)."""
 
     def __init__(
-        self, options: SamplingOptions, vocab_size: int, logit_bias: Mapping[int, float] | None = None
+        self,
+        options: SamplingOptions,
+        vocab_size: int,
+        logit_bias: Mapping[int, float] | None = None,
+        constraint: OutputConstraint | None = None,
     ) -> None:
         self.options = options
         self.vocab_size = vocab_size
         self._bias = LogitBias(logit_bias or {})
+        self._constraint = constraint
         o = options
         self._penalize = o.repeat_last_n != 0 and (
             o.repeat_penalty != 1.0 or o.frequency_penalty != 0.0 or o.presence_penalty != 0.0
@@ -67,11 +75,19 @@ class Sampler:
             self._history.append(int(token_id))
 
     def sample(self, logits: NDArray[np.float32]) -> int:
-        """Pick a token from one position's raw logits (not modified in place)."""
-        o = self.options
+        """Pick a token from one position's raw logits (not modified in place). With an output
+        constraint, only tokens its grammar allows can be picked, and the pick advances it."""
         x = np.asarray(logits, dtype=np.float32).reshape(-1)
         if self._bias:
             x = self._bias.apply(x)
+        if self._constraint is None:
+            return self._pick(x)
+        token = self._pick(self._constraint.mask(x))
+        self._constraint.consume(token)
+        return token
+
+    def _pick(self, x: NDArray[np.float32]) -> int:
+        o = self.options
         if self._penalize and self._history:
             x = self._apply_penalties(x)
         if o.temperature <= 0.0:

@@ -18,6 +18,7 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
+from corral.core.constrain import OutputConstraint, output_constraint
 from corral.core.engine import GenerateParams, TokenOut
 from corral.core.errors import BadRequest, CorralError
 from corral.core.sampling import Sampler, token_logprobs
@@ -161,8 +162,8 @@ class OnnxRunner:
 
     def generate(self, params: GenerateParams, cancel: threading.Event) -> Iterator[TokenOut]:
         """Yield tokens until EOG (a final ``TokenOut(eog=True)``), ``num_predict``, a full
-        context, ``cancel`` or :meth:`close`. Bad token ids or an empty prompt raise
-        :class:`BadRequest` before any work is done."""
+        context, ``cancel`` or :meth:`close`. Bad token ids, an empty prompt or a bad output
+        constraint (applied with llguidance) raise :class:`BadRequest` before any work is done."""
         if self._session is None:
             raise CorralError("the model was unloaded")
         if self._embedding:
@@ -171,20 +172,25 @@ class OnnxRunner:
         if not tokens:
             raise BadRequest("the prompt is empty")
         self._check_tokens(tokens)
+        constraint = output_constraint(params, self._tokenizer, "onnx")
         if len(tokens) > self.context_length:
             keep = min(max(params.num_keep, 0), self.context_length - 1)
             tokens = tokens[:keep] + tokens[keep + len(tokens) - self.context_length :]
-        return self._generate(tokens, params, cancel)
+        return self._generate(tokens, params, cancel, constraint)
 
     def _generate(
-        self, tokens: list[int], params: GenerateParams, cancel: threading.Event
+        self,
+        tokens: list[int],
+        params: GenerateParams,
+        cancel: threading.Event,
+        constraint: OutputConstraint | None = None,
     ) -> Iterator[TokenOut]:
         with self._lock:
             first = self._prefill(tokens, self._prefix_cache(tokens), cancel)
             if first is None:
                 return
             logits, self._cache = first
-            sampler = Sampler(params.sampling, logits.shape[-1], params.logit_bias)
+            sampler = Sampler(params.sampling, logits.shape[-1], params.logit_bias, constraint)
             for t in tokens:
                 sampler.accept(t)
             limit = params.num_predict if params.num_predict > 0 else 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from corral.core.templates import builtin_template
 from corral.core.tokenizer import GGUFTokenizer
 from corral.testing import write_tiny_gguf
+from tests.api.openai.conftest import add_model
 from tests.conftest import LiveServer, _Servers
 
 BACKENDS = ("llamacpp", "cpu-ref", "onnx")
@@ -26,19 +26,9 @@ def biased(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     try:
         server = servers.start()
         gguf = write_tiny_gguf(tmp_path_factory.mktemp("tiny") / "tiny.gguf", seed=5)
-        blob = gguf.read_bytes()
-        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
-        assert server.client.post(f"/api/blobs/{digest}", content=blob).status_code == 201
+        chatml = builtin_template("chatml").template
         for backend in BACKENDS:
-            body = {
-                "model": f"tiny-{backend}",
-                "files": {"tiny.gguf": digest},
-                "template": builtin_template("chatml").template,
-                "parameters": {"backend": backend},
-                "stream": False,
-            }
-            r = server.client.post("/api/create", json=body)
-            assert r.status_code == 200, r.text
+            add_model(server.client, gguf, f"tiny-{backend}", chatml, {"backend": backend})
         yield server, GGUFTokenizer.from_gguf(Path(gguf))
     finally:
         servers.stop_all()
