@@ -146,7 +146,7 @@ SSTI_PAYLOADS = [
     "{{ self.__init__.__globals__.__builtins__.open('{marker}', 'w').write('x') }}",
     "{{ messages.append(1) or messages.clear() }}",
     "{% for i in range(10**9) %}x{% endfor %}",
-    "{{ 'x' * 10**10 }}",
+    "{{ 'x' * 10**9 }}",  # 1 GB if folded anywhere (test_llamacpp_harden has the 10 GB case)
 ]
 
 
