@@ -166,6 +166,27 @@ def think_from_effort(effort: Any) -> bool | str | None:
     return _EFFORT[effort]
 
 
+def logit_bias(value: Any) -> dict[int, float]:
+    """OpenAI's ``logit_bias``: token ids as strings (JSON keys) → a number in [-100, 100]."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest(f"invalid type for 'logit_bias' field: {go_type(value)}")
+    out: dict[int, float] = {}
+    for key, bias in value.items():
+        try:
+            token = int(key, 10)
+        except ValueError:
+            raise BadRequest(f"invalid logit_bias key {json.dumps(key)}: keys must be token ids") from None
+        if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not -100 <= bias <= 100:
+            raise BadRequest(
+                f"invalid logit_bias value for token {key}: {json.dumps(bias)} "
+                "(must be a number between -100 and 100)"
+            )
+        out[token] = float(bias)
+    return out
+
+
 def from_chat_request(req: ChatCompletionRequest) -> ChatPlan:
     """Translate ``/v1/chat/completions`` into one core ChatInput per requested choice."""
     messages = chat_messages(req.messages)
@@ -176,6 +197,7 @@ def from_chat_request(req: ChatCompletionRequest) -> ChatPlan:
         raise BadRequest(f"invalid tool: {exc}") from None
     fmt = forced if forced is not None else _response_format(req.response_format)
     think = _think(req)
+    bias = logit_bias(req.logit_bias)
     top = req.top_logprobs or 0
     max_tokens = req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
     inputs = [
@@ -189,6 +211,7 @@ def from_chat_request(req: ChatCompletionRequest) -> ChatPlan:
             logprobs=bool(req.logprobs),
             top_logprobs=top,
             debug_render_only=req.debug_render_only,
+            logit_bias=bias,
         )
         for i in range(_choices(req.n))
     ]
@@ -220,6 +243,7 @@ def from_completion_request(req: CompletionRequest) -> CompletionPlan:
         raise BadRequest("echo with logprobs is not supported: prompt token logprobs are not computed")
     if req.logprobs is not None and not 0 <= req.logprobs <= 20:
         raise BadRequest("logprobs must be between 0 and 20")
+    bias = logit_bias(req.logit_bias)
     inputs, echo = [], []
     for prompt in prompts:
         for i in range(n):
@@ -231,6 +255,7 @@ def from_completion_request(req: CompletionRequest) -> CompletionPlan:
                     options=_options(req, req.max_tokens, i),
                     logprobs=req.logprobs is not None,
                     top_logprobs=req.logprobs or 0,
+                    logit_bias=bias,
                 )
             )
             echo.append(prompt if req.echo else "")

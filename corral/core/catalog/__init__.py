@@ -20,6 +20,7 @@ from corral.core.digest import parse_digest
 from corral.core.errors import BadRequest, CorralError, InvalidModelName, ModelNotFound
 from corral.core.events import Event
 from corral.core.names import ModelName, parse_name, validate_name
+from corral.core.quantize import find_quantizer, parse_quantize_type
 from corral.core.registry import Credentials, RegistryOptions, RegistrySource, push_model
 from corral.core.sources import ModelSource, Progress, ProgressCallback
 from corral.core.store import LocalModel, Store
@@ -39,9 +40,12 @@ class Catalog:
         *,
         noprune: bool = False,
         emit: Callable[[Event], None] | None = None,
+        quantizers: Sequence[object] = (),
     ) -> None:
         self.store = store
         self.sources = list(sources)
+        self.quantizers = list(quantizers)
+        """Backends that may offer ``corral.core.quantize.Quantizer`` (for ``quantize`` on create)."""
         self.noprune = noprune
         self.emit: Callable[[Event], None] = emit or _ignore
         self.known = Known()
@@ -138,6 +142,9 @@ class Catalog:
     def check_create(self, spec: CreateSpec) -> None:
         """Validation done before a create starts streaming (so errors keep their status)."""
         spec.validate()
+        if spec.quantize:
+            parse_quantize_type(spec.quantize)
+            find_quantizer(self.quantizers)
 
     def create(self, spec: CreateSpec, progress: ProgressCallback) -> None:
         """Create the model, reporting Ollama's status lines."""

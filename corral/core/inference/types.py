@@ -31,6 +31,8 @@ class GenerateInput:
     truncate: bool = True
     shift: bool = True
     debug_render_only: bool = False
+    logit_bias: dict[int, float] = field(default_factory=dict)
+    """Token id → value added to its logit (OpenAI ``logit_bias``)."""
 
 
 @dataclass
@@ -49,6 +51,8 @@ class ChatInput:
     truncate: bool = True
     shift: bool = True
     debug_render_only: bool = False
+    logit_bias: dict[int, float] = field(default_factory=dict)
+    """Token id → value added to its logit (OpenAI ``logit_bias``)."""
 
 
 @dataclass
