@@ -44,7 +44,7 @@ def test_probe_declines_other_architectures_with_the_reason(
 
 
 def test_runner_fields(tiny_runner: CpuRefRunner) -> None:
-    assert tiny_runner.backend == "cpu-ref" and tiny_runner.max_parallel == 1
+    assert tiny_runner.backend == "cpu-ref" and tiny_runner.capabilities.sequences == 1
     assert tiny_runner.vram_bytes == 0 and tiny_runner.context_length == 512
     assert tiny_runner.memory_bytes > 500_000
 
