@@ -21,7 +21,7 @@ from corral.api.ollama.protocol import (
     ToolCallFunctionOut,
     ToolCallOut,
 )
-from corral.core.inference import Chunk, Metrics
+from corral.core.inference import Chunk, LogprobEntry, Metrics
 from corral.core.inference.types import EmbedResult
 from corral.core.store import LocalModel
 from corral.core.templates import ToolCall
@@ -74,8 +74,19 @@ def _end(chunk: Chunk) -> _End:
         prompt_eval_duration=m.prompt_eval_duration,
         eval_count=m.eval_count,
         eval_duration=m.eval_duration,
-        logprobs=chunk.logprobs or None,
+        logprobs=[ollama_logprob(e) for e in chunk.logprobs] or None,
     )
+
+
+def ollama_logprob(entry: LogprobEntry) -> dict[str, Any]:
+    """Ollama's ``logprobs`` item: ``{token, logprob, bytes, top_logprobs?}`` (bytes as numbers)."""
+    chosen = entry.chosen
+    item: dict[str, Any] = {"token": chosen.token, "logprob": chosen.logprob, "bytes": list(chosen.bytes)}
+    if entry.top:
+        item["top_logprobs"] = [
+            {"token": t.token, "logprob": t.logprob, "bytes": list(t.bytes)} for t in entry.top
+        ]
+    return item
 
 
 def generate_response(model: str, chunk: Chunk) -> GenerateResponse | DebugResponse:

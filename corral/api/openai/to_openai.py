@@ -15,7 +15,8 @@ import msgspec
 
 from corral.api.forcing import forced_call
 from corral.core.assemble.toolcalls import new_tool_call_id
-from corral.core.inference import Chunk
+from corral.core.engine import TokenLogprob
+from corral.core.inference import Chunk, LogprobEntry
 from corral.core.templates import ToolCall
 
 __all__ = [
@@ -89,9 +90,13 @@ def _tool_call(call: ToolCall, index: int) -> dict[str, Any]:
     }
 
 
-def logprobs_content(entries: list[dict[str, Any]]) -> dict[str, Any]:
+def logprobs_content(entries: list[LogprobEntry]) -> dict[str, Any]:
     """Chat ``logprobs``: ``{"content": [{token, logprob, bytes, top_logprobs}]}``."""
-    return {"content": [{**e, "top_logprobs": e.get("top_logprobs") or []} for e in entries]}
+
+    def one(t: TokenLogprob) -> dict[str, Any]:
+        return {"token": t.token, "logprob": t.logprob, "bytes": list(t.bytes)}
+
+    return {"content": [{**one(e.chosen), "top_logprobs": [one(t) for t in e.top]} for e in entries]}
 
 
 def _message(choice: Chunk) -> dict[str, Any]:
@@ -147,7 +152,7 @@ def chat_chunk(
     """
     out: list[dict[str, Any]] = []
 
-    def delta(d: dict[str, Any], logprobs: list[dict[str, Any]] | None = None) -> None:
+    def delta(d: dict[str, Any], logprobs: list[LogprobEntry] | None = None) -> None:
         if first and not out:
             d = {"role": "assistant", **d}
         choice: dict[str, Any] = {"index": index, "delta": d, "finish_reason": None}
@@ -176,16 +181,16 @@ def usage_chunk(env: Envelope, finals: list[Chunk]) -> dict[str, Any]:
 # --- text completions -------------------------------------------------------------------------
 
 
-def completion_logprobs(entries: list[dict[str, Any]], offset: int) -> dict[str, Any]:
+def completion_logprobs(entries: list[LogprobEntry], offset: int) -> dict[str, Any]:
     """The legacy ``logprobs`` object: tokens, token_logprobs, top_logprobs, text_offset."""
     offsets = []
     for e in entries:
         offsets.append(offset)
-        offset += len(e["token"])
+        offset += len(e.chosen.token)
     return {
-        "tokens": [e["token"] for e in entries],
-        "token_logprobs": [e["logprob"] for e in entries],
-        "top_logprobs": [{t["token"]: t["logprob"] for t in e.get("top_logprobs") or []} for e in entries],
+        "tokens": [e.chosen.token for e in entries],
+        "token_logprobs": [e.chosen.logprob for e in entries],
+        "top_logprobs": [{t.token: t.logprob for t in e.top} for e in entries],
         "text_offset": offsets,
     }
 

@@ -11,6 +11,7 @@ from corral.core.catalog.describe import capabilities, load_template
 from corral.core.engine import GenerateParams, Runner, TokenOut, capabilities_of
 from corral.core.errors import BadRequest, ModelNotFound
 from corral.core.gguf import GGUFInfo, read_gguf
+from corral.core.inference.types import LogprobEntry
 from corral.core.limits import token_limit
 from corral.core.names import parse_name
 from corral.core.options import ResolvedOptions
@@ -162,14 +163,8 @@ def check_capabilities(runner: Runner, params: GenerateParams) -> None:
         raise BadRequest(f"the {runner.backend} backend does not report logprobs")
 
 
-def logprob_entry(token: TokenOut) -> dict[str, Any] | None:
-    """Ollama's ``logprobs`` item for one token."""
+def logprob_entry(token: TokenOut) -> LogprobEntry | None:
+    """The log-probabilities a runner reported for one token, or None when it reported none."""
     if token.logprob is None:
         return None
-    lp = token.logprob
-    entry: dict[str, Any] = {"token": lp.token, "logprob": lp.logprob, "bytes": list(lp.bytes)}
-    if token.top_logprobs:
-        entry["top_logprobs"] = [
-            {"token": t.token, "logprob": t.logprob, "bytes": list(t.bytes)} for t in token.top_logprobs
-        ]
-    return entry
+    return LogprobEntry(token.logprob, tuple(token.top_logprobs))
