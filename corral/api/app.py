@@ -13,13 +13,16 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
 from corral import __version__
 from corral.api import ops
+from corral.api.auth import ApiKeys
 from corral.api.errors import EXCEPTION_HANDLERS
-from corral.api.hosts import HostCheckMiddleware, cors_config
+from corral.api.guard import install_guard
+from corral.api.hosts import cors_config
 from corral.api.observe import ObserveMiddleware, Traffic, observe_all_requests
 from corral.api.ollama import embed as ollama_embed
 from corral.api.ollama import inference as ollama_inference
 from corral.api.ollama import routes as ollama_routes
 from corral.api.openai import routes as openai_routes
+from corral.api.origins import OriginPolicy
 from corral.core.services import Services
 
 __all__ = ["create_app"]
@@ -55,7 +58,6 @@ def create_app(services: Services) -> Litestar:
             DefineMiddleware(
                 ObserveMiddleware, emit=services.plugins.emit, traffic=traffic, debug=cfg.debug > 0
             ),
-            DefineMiddleware(HostCheckMiddleware, enabled=cfg.host.is_loopback),
         ],
         state=State({ops.TRAFFIC_STATE_KEY: traffic}),
         on_startup=[on_startup],
@@ -68,7 +70,16 @@ def create_app(services: Services) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
-        request_max_body_size=64 * 1024 * 1024,
+        request_max_body_size=cfg.max_request_size,
+    )
+    # Host, Origin and API-key refusals happen before routing, so they cover unmatched routes too;
+    # the observer goes around the guard so refusals are logged and counted.
+    install_guard(
+        app,
+        host_check=cfg.host.is_loopback,
+        origins=OriginPolicy(cfg.origins),
+        keys=ApiKeys(cfg.api_keys.reveal(), cfg.api_keys_file),
+        metrics_public=cfg.metrics_public,
     )
     # Also requests no route matches (404/405) get a request id, a log line, metrics and drain refusal.
     observe_all_requests(app, emit=services.plugins.emit, traffic=traffic, debug=cfg.debug > 0)

@@ -11,11 +11,38 @@ from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFou
 
 from corral.core.errors import CorralError
 
-__all__ = ["EXCEPTION_HANDLERS", "error_body", "json_response", "openai_error_body"]
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "anthropic_error_body",
+    "dialect_error",
+    "error_body",
+    "json_response",
+    "openai_error_body",
+]
 
 log = logging.getLogger("corral.api")
 
-_OPENAI_TYPES = {400: "invalid_request_error", 404: "not_found_error"}
+# Ollama's compatibility layer knows 400 and 404 (else "api_error"); the edge's own refusals use
+# the type OpenAI itself sends for them.
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "invalid_request_error",
+    404: "not_found_error",
+    413: "invalid_request_error",
+}
+_OPENAI_CODES = {401: "invalid_api_key", 403: "insufficient_permissions"}
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+}
+_JSON = "application/json"
+_OLLAMA_JSON = "application/json; charset=utf-8"
 
 
 def error_body(message: str) -> bytes:
@@ -31,10 +58,25 @@ def openai_error_body(message: str, status: int) -> bytes:
                 "message": message,
                 "type": _OPENAI_TYPES.get(status, "api_error"),
                 "param": None,
-                "code": None,
+                "code": _OPENAI_CODES.get(status),
             }
         }
     )
+
+
+def anthropic_error_body(message: str, status: int) -> bytes:
+    """Anthropic's error envelope (``/v1/messages``)."""
+    kind = _ANTHROPIC_TYPES.get(status, "invalid_request_error" if status < 500 else "api_error")
+    return msgspec.json.encode({"type": "error", "error": {"type": kind, "message": message}})
+
+
+def dialect_error(path: str, message: str, status: int) -> tuple[bytes, str]:
+    """The error body and media type the client of ``path`` expects: Anthropic, OpenAI or Ollama."""
+    if path == "/v1/messages" or path.startswith("/v1/messages/"):
+        return anthropic_error_body(message, status), _JSON
+    if path.startswith("/v1/"):
+        return openai_error_body(message, status), _JSON
+    return error_body(message), _OLLAMA_JSON
 
 
 def json_response(
@@ -46,9 +88,8 @@ def json_response(
 
 
 def _error_response(request: Request[Any, Any, Any], message: str, status: int) -> Response[bytes]:
-    if request.url.path.startswith("/v1/"):
-        return Response(openai_error_body(message, status), status_code=status, media_type="application/json")
-    return Response(error_body(message), status_code=status, media_type="application/json; charset=utf-8")
+    body, media_type = dialect_error(request.url.path, message, status)
+    return Response(body, status_code=status, media_type=media_type)
 
 
 def _corral_error(request: Request[Any, Any, Any], exc: CorralError) -> Response[bytes]:
