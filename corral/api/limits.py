@@ -18,22 +18,35 @@ added here, at the protocol level where they belong, and everything else is uvic
 from __future__ import annotations
 
 import asyncio
+import shutil
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from corral.core.config import Config
+from corral.core.errors import CorralError
 
-__all__ = ["BODY_MIN_BYTES", "ReadLimits", "limited_protocol", "uvicorn_limits"]
+__all__ = [
+    "BODY_MIN_BYTES",
+    "ReadLimits",
+    "blob_upload_limit",
+    "capped",
+    "check_declared_length",
+    "limited_protocol",
+    "uvicorn_limits",
+]
 
 BODY_MIN_BYTES = 4096
 """Bytes a request body must bring per ``body_timeout_s`` window."""
 
+_BUSY_BODY = b'{"error":"too many open connections"}'
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n"
-    b'content-length: 35\r\n\r\n{"error":"too many open connections"}'
+    b"content-length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY)
 )
 
 
@@ -136,3 +149,37 @@ def uvicorn_limits(config: Config) -> dict[str, Any]:
         "h11_max_incomplete_event_size": 64 * 1024,
         "timeout_keep_alive": 5,
     }
+
+
+_DISK_RESERVE = 256 << 20
+"""Free space a blob upload must leave on the store's disk."""
+
+
+def blob_upload_limit(directory: Path, cap: int) -> int:
+    """The largest blob an upload may bring now: ``cap``, or less when the disk has less room."""
+    try:
+        free = shutil.disk_usage(directory if directory.exists() else directory.parent).free
+    except OSError:
+        return cap
+    return max(0, min(cap, free - _DISK_RESERVE))
+
+
+def _too_large(limit: int) -> CorralError:
+    return CorralError(f"blob too large: this server accepts at most {limit} bytes now", 413)
+
+
+def check_declared_length(headers: Mapping[str, str], limit: int) -> None:
+    """413 at once when ``Content-Length`` already says the body is over ``limit``."""
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+
+
+async def capped(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """``chunks``, failing with 413 as soon as more than ``limit`` bytes have come (chunked bodies)."""
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            raise _too_large(limit)
+        yield chunk

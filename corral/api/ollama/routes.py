@@ -12,6 +12,7 @@ from litestar.params import FromPath
 from corral import __version__
 from corral.api.decode import decode_body
 from corral.api.errors import json_response
+from corral.api.limits import blob_upload_limit, capped, check_declared_length
 from corral.api.ollama.schemas import (
     CopyRequest,
     CreateRequest,
@@ -94,7 +95,9 @@ async def blob_upload(
     digest: FromPath[str], request: Request[Any, Any, Any], services: Svc
 ) -> Response[bytes]:
     """Store the raw body as a blob after checking its digest: 201 created, 200 if already present."""
-    created = await services.catalog.put_blob_async(digest, request.stream())
+    limit = blob_upload_limit(services.catalog.store.blobs.directory, services.config.max_blob_size)
+    check_declared_length(request.headers, limit)
+    created = await services.catalog.put_blob_async(digest, capped(request.stream(), limit))
     return Response(b"", status_code=201 if created else 200)
 
 
