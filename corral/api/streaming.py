@@ -19,6 +19,7 @@ from corral.core.sources import Progress, ProgressCallback
 __all__ = [
     "NDJSON",
     "collect_progress",
+    "first_chunk",
     "join_chunks",
     "progress_dict",
     "progress_response",
@@ -129,6 +130,19 @@ def join_chunks(chunks: list[Chunk]) -> Chunk:
         context=last.context,
         debug_info=last.debug_info,
     )
+
+
+async def first_chunk(request: Request[Any, Any, Any], chunks: AsyncIterator[T]) -> T:
+    """The first item of ``chunks`` — the wait in the scheduler's queue, the load and the first token.
+
+    A client that disconnects meanwhile cancels that wait, so it leaves the queue at once and its
+    generation never starts (a Litestar handler is not cancelled on disconnect by itself).
+    """
+
+    async def pull() -> T:
+        return await anext(chunks)
+
+    return await until_disconnect(request, pull())
 
 
 async def until_disconnect(request: Request[Any, Any, Any], work: Coroutine[Any, Any, T]) -> T:

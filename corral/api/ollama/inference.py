@@ -13,7 +13,7 @@ from litestar.response import Stream
 from corral.api.decode import decode_body
 from corral.api.errors import json_response
 from corral.api.ollama.inference_schemas import ChatRequest, GenerateRequest, chat_input, generate_input
-from corral.api.streaming import NDJSON, join_chunks, until_disconnect
+from corral.api.streaming import NDJSON, first_chunk, join_chunks, until_disconnect
 from corral.core.catalog.describe import details
 from corral.core.durations import FOREVER_NS
 from corral.core.errors import CorralError
@@ -101,7 +101,7 @@ async def _respond(
     to_object: Callable[[Chunk], dict[str, Any]],
 ) -> Response[Any]:
     # Pull the first chunk before answering, so errors raised before any output keep their status.
-    first = await anext(chunks)
+    first = await first_chunk(request, chunks)  # a gone client leaves the queue
     if first.done and (first.done_reason in ("load", "unload") or first.debug_info is not None):
         return json_response(to_object(first))
     if not stream:
