@@ -57,7 +57,9 @@ def wait_for(condition: Any, what: str, limit_s: float = 10) -> None:
 @pytest.fixture
 def busy(servers: _Servers, tmp_path: Path) -> tuple[LiveServer, Recorder]:
     live = servers.start(num_parallel=1)
-    create_tiny(live.client, "tiny", write_tiny_gguf(tmp_path / "t.gguf", seed=2, context_length=16384).read_bytes())
+    create_tiny(
+        live.client, "tiny", write_tiny_gguf(tmp_path / "t.gguf", seed=2, context_length=16384).read_bytes()
+    )
     recorder = Recorder()
     live.services.plugins.pm.register(recorder)
     return live, recorder
