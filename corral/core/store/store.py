@@ -232,7 +232,7 @@ class Store:
         info = self._info(canonical)
         if info is None:
             raise ModelNotFound(f"model '{canonical.display_shortest()}' not found")
-        return build_local_model(info, self.blob_path, self.read_blob)
+        return build_local_model(info, self.blobs.regular_path, self.read_blob)
 
     # -- copy, delete, prune -----------------------------------------------------------------
 
