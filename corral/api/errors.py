@@ -9,7 +9,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 
-from corral.core.errors import CorralError
+from corral.core.errors import CorralError, StorageError
 
 __all__ = [
     "EXCEPTION_HANDLERS",
@@ -113,6 +113,10 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, OSError):  # the disk, not a bug; str(exc) would show the server's paths
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        storage = StorageError(exc)
+        return _error_response(request, storage.message, storage.status)
     # A bug, not a client mistake: log the traceback, answer a short message.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error_response(request, f"internal error: {type(exc).__name__}: {exc}", 500)

@@ -152,16 +152,16 @@ def uvicorn_limits(config: Config) -> dict[str, Any]:
 
 
 _DISK_RESERVE = 256 << 20
-"""Free space a blob upload must leave on the store's disk."""
+"""Free space a blob upload must leave on the store's disk (at most 5% of a small disk)."""
 
 
 def blob_upload_limit(directory: Path, cap: int) -> int:
     """The largest blob an upload may bring now: ``cap``, or less when the disk has less room."""
     try:
-        free = shutil.disk_usage(directory if directory.exists() else directory.parent).free
+        usage = shutil.disk_usage(directory if directory.exists() else directory.parent)
     except OSError:
         return cap
-    return max(0, min(cap, free - _DISK_RESERVE))
+    return max(0, min(cap, usage.free - min(_DISK_RESERVE, usage.total // 20)))
 
 
 def _too_large(limit: int) -> CorralError:

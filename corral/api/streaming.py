@@ -12,7 +12,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.response import Stream
 
-from corral.core.errors import CorralError
+from corral.core.errors import CorralError, StorageError
 from corral.core.inference import Chunk
 from corral.core.sources import Progress, ProgressCallback
 
@@ -62,6 +62,8 @@ async def run_with_progress(
     async def runner() -> None:
         try:
             await anyio.to_thread.run_sync(work, report)
+        except OSError as exc:  # a full disk mid-pull/create: an error line, not a cut stream
+            queue.put_nowait(StorageError(exc))
         except BaseException as exc:  # delivered to the consumer below
             queue.put_nowait(exc)
         finally:

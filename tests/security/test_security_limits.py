@@ -136,21 +136,3 @@ def test_blob_cap_413_leaves_no_temp_file(servers: _Servers) -> None:
     small = data[:5000]
     r = live.client.post(f"/api/blobs/sha256:{hashlib.sha256(small).hexdigest()}", content=small)
     assert r.status_code == 201
-
-
-def test_blob_cap_follows_free_disk_space(servers: _Servers, monkeypatch: pytest.MonkeyPatch) -> None:
-    import shutil
-
-    import corral.api.limits as limits
-
-    live = servers.start()
-    real = shutil.disk_usage
-
-    def nearly_full(path: Any) -> Any:  # fault injection: a disk with 300 MiB free
-        usage = real(path)
-        return usage._replace(free=(256 << 20) + 50_000)
-
-    monkeypatch.setattr(limits.shutil, "disk_usage", nearly_full)
-    data = os.urandom(60_000)
-    r = live.client.post(f"/api/blobs/sha256:{hashlib.sha256(data).hexdigest()}", content=data)
-    assert r.status_code == 413 and "at most 50000 bytes" in r.json()["error"]

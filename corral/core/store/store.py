@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import msgspec
 from corral.core.digest import DIGEST_PATTERN, blob_filename, is_blob_filename, parse_digest
 from corral.core.errors import CorralError, ModelNotFound
 from corral.core.names import ModelName, validate_name
+from corral.core.store.atomic import is_temp_name
 from corral.core.store.blobs import BlobStore, BlobWriter
 from corral.core.store.manifest import (
     InvalidManifest,
@@ -316,6 +318,27 @@ class Store:
                 elif filename != blob_filename(digest):
                     self._rename_legacy(path, self.blobs.path(digest))
             return removed
+
+    def sweep_stale(self, max_age_s: float) -> int:
+        """Remove unfinished downloads and uploads untouched for ``max_age_s``; returns files removed.
+
+        A partial download resumes when pulled again, so it is kept that long rather than at once;
+        an upload's temp file is only ever stale (the upload that wrote it is gone).
+        """
+        cutoff = time.time() - max_age_s
+        removed = 0
+        with self._lock:
+            for filename in self.blobs.names():
+                if not (_PARTIAL.fullmatch(filename) or is_temp_name(filename)):
+                    continue
+                path = self.blobs.directory / filename
+                try:
+                    if path.lstat().st_mtime >= cutoff:
+                        continue
+                except FileNotFoundError:
+                    continue
+                removed += self._unlink(path)
+        return removed
 
     @staticmethod
     def _unlink(path: Path) -> int:
