@@ -15,9 +15,11 @@ from litestar.response import Stream
 from corral.core.errors import CorralError, StorageError
 from corral.core.inference import Chunk
 from corral.core.sources import Progress, ProgressCallback
+from corral.core.transfers import TransferSlot
 
 __all__ = [
     "NDJSON",
+    "admitted",
     "collect_progress",
     "first_chunk",
     "join_chunks",
@@ -86,6 +88,20 @@ async def run_with_progress(
         if not task.done():
             # The client went away: let the work finish in its thread; it writes atomically.
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+
+def admitted(
+    slot: TransferSlot, work: Callable[[ProgressCallback], None]
+) -> Callable[[ProgressCallback], None]:
+    """``work`` that gives its transfer place back when it ends (also after its client went away)."""
+
+    def run(progress: ProgressCallback) -> None:
+        try:
+            work(progress)
+        finally:
+            slot.release()
+
+    return run
 
 
 async def progress_response(work: Callable[[ProgressCallback], None], stream: bool) -> Response[Any]:

@@ -47,7 +47,12 @@ class Services:
 
     def __post_init__(self) -> None:
         self.catalog = Catalog(
-            self.store, self.plugins.sources, noprune=self.config.noprune, emit=self.plugins.emit
+            self.store,
+            self.plugins.sources,
+            noprune=self.config.noprune,
+            emit=self.plugins.emit,
+            max_transfers=self.config.max_pulls,
+            stall_timeout_s=self.config.pull_stall_timeout_s,
         )
         self.scheduler = Scheduler(self.config, self.plugins.backends, self.host, emit=self.plugins.emit)
         self.inference = Inference(self.config, self.store, self.scheduler, emit=self.plugins.emit)

@@ -21,7 +21,7 @@ from corral.api.ollama.schemas import (
     PushRequest,
     ShowRequest,
 )
-from corral.api.streaming import progress_response
+from corral.api.streaming import admitted, progress_response
 from corral.core.catalog import CreateSpec
 from corral.core.errors import BadRequest
 from corral.core.registry import Credentials
@@ -119,7 +119,10 @@ async def pull(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
     name = services.catalog.check_pull(req.model or req.name)
     creds = Credentials(req.username, req.password) if req.username or req.password else None
     return await progress_response(
-        lambda progress: services.catalog.pull(name, progress, insecure=req.insecure, credentials=creds),
+        admitted(
+            services.catalog.transfers.admit(),
+            lambda progress: services.catalog.pull(name, progress, insecure=req.insecure, credentials=creds),
+        ),
         req.stream is not False,
     )
 
@@ -130,7 +133,11 @@ async def push(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
     req = decode_body(await request.body(), PushRequest, "PushRequest")
     name = services.catalog.check_push(req.model or req.name)
     return await progress_response(
-        lambda progress: services.catalog.push(name, progress, insecure=req.insecure), req.stream is not False
+        admitted(
+            services.catalog.transfers.admit(),
+            lambda progress: services.catalog.push(name, progress, insecure=req.insecure),
+        ),
+        req.stream is not False,
     )
 
 
