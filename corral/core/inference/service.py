@@ -7,6 +7,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
+from anyio import to_thread
+
 from corral.core.assemble import StopMatcher, ThinkingParser, ToolCallParser, Utf8Joiner, thinking_tags
 from corral.core.engine import GenerateParams
 from corral.core.errors import BadRequest
@@ -154,7 +156,9 @@ class Inference(UseCase):
                     done=True, debug_info={"rendered_template": prompt, "image_count": len(inp.images)}
                 )
                 return
-            tokens = self._fit(runner.tokenize(prompt), runner.context_length, opts, inp.truncate)
+            tokens = await to_thread.run_sync(  # off the event loop, as for chat
+                lambda: self._fit(runner.tokenize(prompt), runner.context_length, opts, inp.truncate)
+            )
             params = generate_params(tokens, opts, inp.format, inp.logprobs, inp.top_logprobs)
             tags = (
                 thinking_tags(request_template or model.template)
@@ -209,8 +213,13 @@ class Inference(UseCase):
             model.local, opts.load, opts.load_key(), keep_alive, opts.backend
         ) as lease:
             runner = lease.runner
-            prompt = render(runner.tokenize, runner.context_length)
-            tokens = self._fit(runner.tokenize(prompt), runner.context_length, opts, inp.truncate)
+
+            def prepare_chat() -> list[int]:
+                prompt = render(runner.tokenize, runner.context_length)
+                return self._fit(runner.tokenize(prompt), runner.context_length, opts, inp.truncate)
+
+            # Off the event loop: rendering and tokenizing a big conversation takes CPU time.
+            tokens = await to_thread.run_sync(prepare_chat)
             params = generate_params(tokens, opts, inp.format, inp.logprobs, inp.top_logprobs)
             tags = thinking_tags(template) if "thinking" in model.capabilities else None
             think = tags is not None and inp.think is not False
