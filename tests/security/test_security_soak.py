@@ -127,7 +127,6 @@ def test_soak_64_streams(serve: tuple[str, subprocess.Popen[bytes]], tmp_path: P
     after_warm_up = [rss for t, rss in tally.rss if t - started >= WARM_UP_S]
     assert len(after_warm_up) >= 2
     growth = after_warm_up[-1] / after_warm_up[0] - 1
-    print(
-        f"soak: {tally.done} streams, {tally.tokens} lines, RSS {after_warm_up[0] >> 20} -> {after_warm_up[-1] >> 20} MiB"
-    )
+    first, last = after_warm_up[0] >> 20, after_warm_up[-1] >> 20
+    print(f"soak: {tally.done} streams, {tally.tokens} lines, RSS {first} -> {last} MiB")
     assert abs(growth) <= 0.10, f"RSS changed by {growth:.1%} after warm-up"
