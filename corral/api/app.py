@@ -22,6 +22,7 @@ from corral.api.ollama import embed as ollama_embed
 from corral.api.ollama import inference as ollama_inference
 from corral.api.ollama import routes as ollama_routes
 from corral.api.openai import routes as openai_routes
+from corral.api.openapi_docs import complete_openapi
 from corral.api.origins import OriginPolicy
 from corral.core.services import Services
 
@@ -81,6 +82,7 @@ def create_app(services: Services) -> Litestar:
         keys=ApiKeys(cfg.api_keys.reveal(), cfg.api_keys_file),
         metrics_public=cfg.metrics_public,
     )
+    complete_openapi(app)
     # Also requests no route matches (404/405) get a request id, a log line, metrics and drain refusal.
     observe_all_requests(app, emit=services.plugins.emit, traffic=traffic, debug=cfg.debug > 0)
     return app
