@@ -79,6 +79,7 @@ def test_slow_headers_and_slow_bodies_are_cut_within_15s(live_server: LiveServer
     for t in threads:
         t.join(60)
     assert sorted(c.name for c in cuts) == sorted(jobs)
+    print("cut after:", ", ".join(f"{c.name} {c.seconds:.1f}s" for c in cuts))
     for cut in cuts:
         assert cut.seconds < 15, cut
     assert not [n for n in os.listdir(live_server.models / "blobs") if not n.startswith("sha256-")]

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from corral.testing import free_port, stop_process, wait_for_http, write_tiny_gguf
+from corral.testing import write_tiny_gguf
+from tests.ops.serve_support import Serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -47,23 +47,13 @@ def rss_bytes(pid: int) -> int:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CORRAL_", "OLLAMA_"))}
-    env |= {
-        "CORRAL_HOST": f"127.0.0.1:{port}",
-        "CORRAL_MODELS": str(tmp_path / "models"),
-        "CORRAL_NUM_PARALLEL": "4",
-    }
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "corral", "serve"], env=env, stdout=out, stderr=out)
-    base = f"http://127.0.0.1:{port}"
+def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    monkeypatch.setenv("CORRAL_NUM_PARALLEL", "4")
+    server = Serve(tmp_path, shutdown_timeout="10s")
     try:
-        wait_for_http(base + "/health", proc, name="corral serve", timeout=60, log=log)
-        yield base, proc
+        yield server.base, server.proc
     finally:
-        stop_process(proc, timeout=30)
+        server.close()
 
 
 async def stream_forever(client: httpx.AsyncClient, worker: int, end: float, tally: Tally) -> None:
