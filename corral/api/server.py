@@ -113,6 +113,7 @@ def serve(config: Config) -> None:
         log.error("%s", refusal)
         raise SystemExit(2)
     services = build_services(config)
+    services.check_backends()
     app = create_app(services)
     traffic: Traffic = app.state[TRAFFIC_STATE_KEY]
     timeout_s = config.shutdown_timeout_ns / 1e9
