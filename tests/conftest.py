@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 
 from corral.api.app import create_app
+from corral.api.limits import uvicorn_limits
 from corral.core.config import HostURL, load_config
 from corral.core.services import Services, build_services
 from corral.plugins.manager import build_plugins
@@ -42,7 +43,9 @@ class _Servers:
         services = build_services(config, plugins=build_plugins(entry_points=False))
         app = create_app(services)
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **uvicorn_limits(config)
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -15,8 +15,10 @@ from corral import __version__
 from corral.api import backends as backends_api
 from corral.api import ops
 from corral.api.anthropic import routes as anthropic_routes
+from corral.api.auth import ApiKeys
 from corral.api.errors import EXCEPTION_HANDLERS
-from corral.api.hosts import HostCheckMiddleware, cors_config
+from corral.api.guard import install_guard
+from corral.api.hosts import cors_config
 from corral.api.llama_server import routes as llama_server_routes
 from corral.api.observe import ObserveMiddleware, Traffic, observe_all_requests
 from corral.api.ollama import embed as ollama_embed
@@ -24,6 +26,8 @@ from corral.api.ollama import inference as ollama_inference
 from corral.api.ollama import routes as ollama_routes
 from corral.api.ollama import tokenize as ollama_tokenize
 from corral.api.openai import routes as openai_routes
+from corral.api.openapi_docs import complete_openapi
+from corral.api.origins import OriginPolicy
 from corral.api.responses import routes as responses_routes
 from corral.core.services import Services
 
@@ -67,7 +71,6 @@ def create_app(services: Services) -> Litestar:
             DefineMiddleware(
                 ObserveMiddleware, emit=services.plugins.emit, traffic=traffic, debug=cfg.debug > 0
             ),
-            DefineMiddleware(HostCheckMiddleware, enabled=cfg.host.is_loopback),
         ],
         state=State({ops.TRAFFIC_STATE_KEY: traffic}),
         on_startup=[on_startup],
@@ -80,8 +83,18 @@ def create_app(services: Services) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
-        request_max_body_size=64 * 1024 * 1024,
+        request_max_body_size=cfg.max_request_size,
     )
+    # Host, Origin and API-key refusals happen before routing, so they cover unmatched routes too;
+    # the observer goes around the guard so refusals are logged and counted.
+    install_guard(
+        app,
+        host_check=cfg.host.is_loopback,
+        origins=OriginPolicy(cfg.origins),
+        keys=ApiKeys(cfg.api_keys.reveal(), cfg.api_keys_file),
+        metrics_public=cfg.metrics_public,
+    )
+    complete_openapi(app)
     # Also requests no route matches (404/405) get a request id, a log line, metrics and drain refusal.
     observe_all_requests(app, emit=services.plugins.emit, traffic=traffic, debug=cfg.debug > 0)
     return app

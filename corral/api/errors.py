@@ -9,11 +9,12 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 
-from corral.core.errors import CorralError
+from corral.core.errors import CorralError, StorageError
 
 __all__ = [
     "EXCEPTION_HANDLERS",
     "anthropic_error_body",
+    "dialect_error",
     "error_body",
     "json_response",
     "llama_server_error_body",
@@ -22,7 +23,16 @@ __all__ = [
 
 log = logging.getLogger("corral.api")
 
-_OPENAI_TYPES = {400: "invalid_request_error", 404: "not_found_error"}
+# Ollama's compatibility layer knows 400 and 404 (else "api_error"); the edge's own refusals use
+# the type OpenAI itself sends for them.
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "invalid_request_error",
+    404: "not_found_error",
+    413: "invalid_request_error",
+}
+_OPENAI_CODES = {401: "invalid_api_key", 403: "insufficient_permissions"}
 _ANTHROPIC_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -33,8 +43,9 @@ _ANTHROPIC_TYPES = {
     503: "overloaded_error",
     529: "overloaded_error",
 }
-_ANTHROPIC_PATHS = ("/v1/messages",)
 _LLAMA_SERVER_PATHS = ("/tokenize", "/detokenize")
+_JSON = "application/json"
+_OLLAMA_JSON = "application/json; charset=utf-8"
 
 
 def error_body(message: str) -> bytes:
@@ -50,7 +61,7 @@ def openai_error_body(message: str, status: int) -> bytes:
                 "message": message,
                 "type": _OPENAI_TYPES.get(status, "api_error"),
                 "param": None,
-                "code": None,
+                "code": _OPENAI_CODES.get(status),
             }
         }
     )
@@ -68,6 +79,18 @@ def llama_server_error_body(message: str, status: int) -> bytes:
     return msgspec.json.encode({"error": {"code": status, "message": message, "type": kind}})
 
 
+def dialect_error(path: str, message: str, status: int) -> tuple[bytes, str]:
+    """The error body and media type the client of ``path`` expects: Anthropic, llama-server,
+    OpenAI or Ollama."""
+    if path == "/v1/messages" or path.startswith("/v1/messages/"):
+        return anthropic_error_body(message, status), _JSON
+    if path in _LLAMA_SERVER_PATHS:
+        return llama_server_error_body(message, status), _JSON
+    if path.startswith("/v1/"):
+        return openai_error_body(message, status), _JSON
+    return error_body(message), _OLLAMA_JSON
+
+
 def json_response(
     content: Any, status: int = 200, media_type: str = "application/json; charset=utf-8"
 ) -> Response[bytes]:
@@ -77,15 +100,8 @@ def json_response(
 
 
 def _error_response(request: Request[Any, Any, Any], message: str, status: int) -> Response[bytes]:
-    if request.url.path.startswith(_ANTHROPIC_PATHS):
-        body = anthropic_error_body(message, status)
-        return Response(body, status_code=status, media_type="application/json")
-    if request.url.path in _LLAMA_SERVER_PATHS:
-        body = llama_server_error_body(message, status)
-        return Response(body, status_code=status, media_type="application/json")
-    if request.url.path.startswith("/v1/"):
-        return Response(openai_error_body(message, status), status_code=status, media_type="application/json")
-    return Response(error_body(message), status_code=status, media_type="application/json; charset=utf-8")
+    body, media_type = dialect_error(request.url.path, message, status)
+    return Response(body, status_code=status, media_type=media_type)
 
 
 def _corral_error(request: Request[Any, Any, Any], exc: CorralError) -> Response[bytes]:
@@ -109,6 +125,10 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, OSError):  # the disk, not a bug; str(exc) would show the server's paths
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        storage = StorageError(exc)
+        return _error_response(request, storage.message, storage.status)
     # A bug, not a client mistake: log the traceback, answer a short message.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error_response(request, f"internal error: {type(exc).__name__}: {exc}", 500)

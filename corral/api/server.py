@@ -93,6 +93,8 @@ def serve(config: Config) -> None:
     import uvicorn
 
     from corral.api.app import create_app
+    from corral.api.auth import bind_refusal
+    from corral.api.limits import uvicorn_limits
     from corral.api.ops import TRAFFIC_STATE_KEY
     from corral.core.services import build_services
 
@@ -100,6 +102,16 @@ def serve(config: Config) -> None:
         level=logging.DEBUG if config.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    refusal = bind_refusal(
+        host=config.host.host,
+        port=config.host.port,
+        loopback=config.host.is_loopback,
+        keys=bool(config.api_keys) or config.api_keys_file is not None,
+        allow_unauthenticated=config.allow_unauthenticated,
+    )
+    if refusal is not None:
+        log.error("%s", refusal)
+        raise SystemExit(2)
     services = build_services(config)
     services.check_backends()
     app = create_app(services)
@@ -134,6 +146,7 @@ def serve(config: Config) -> None:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=2,
+            **uvicorn_limits(config),
         )
     )
     server.run()

@@ -12,13 +12,16 @@ import msgspec
 from litestar import Request, Response
 from litestar.response import Stream
 
-from corral.core.errors import CorralError
+from corral.core.errors import CorralError, StorageError
 from corral.core.inference import Chunk, Metrics
 from corral.core.sources import Progress, ProgressCallback
+from corral.core.transfers import TransferSlot
 
 __all__ = [
     "NDJSON",
+    "admitted",
     "collect_progress",
+    "first_chunk",
     "gather",
     "join_chunks",
     "progress_dict",
@@ -66,6 +69,8 @@ async def run_with_progress(
     async def runner() -> None:
         try:
             await anyio.to_thread.run_sync(work, report)
+        except OSError as exc:  # a full disk mid-pull/create: an error line, not a cut stream
+            queue.put_nowait(StorageError(exc))
         except BaseException as exc:  # delivered to the consumer below
             queue.put_nowait(exc)
         finally:
@@ -88,6 +93,20 @@ async def run_with_progress(
         if not task.done():
             # The client went away: let the work finish in its thread; it writes atomically.
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+
+def admitted(
+    slot: TransferSlot, work: Callable[[ProgressCallback], None]
+) -> Callable[[ProgressCallback], None]:
+    """``work`` that gives its transfer place back when it ends (also after its client went away)."""
+
+    def run(progress: ProgressCallback) -> None:
+        try:
+            work(progress)
+        finally:
+            slot.release()
+
+    return run
 
 
 async def progress_response(work: Callable[[ProgressCallback], None], stream: bool) -> Response[Any]:
@@ -163,6 +182,19 @@ def join_chunks(chunks: list[Chunk]) -> Chunk:
         context=last.context,
         debug_info=last.debug_info,
     )
+
+
+async def first_chunk(request: Request[Any, Any, Any], chunks: AsyncIterator[T]) -> T:
+    """The first item of ``chunks`` — the wait in the scheduler's queue, the load and the first token.
+
+    A client that disconnects meanwhile cancels that wait, so it leaves the queue at once and its
+    generation never starts (a Litestar handler is not cancelled on disconnect by itself).
+    """
+
+    async def pull() -> T:
+        return await anext(chunks)
+
+    return await until_disconnect(request, pull())
 
 
 async def until_disconnect(request: Request[Any, Any, Any], work: Coroutine[Any, Any, T]) -> T:

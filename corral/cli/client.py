@@ -203,16 +203,25 @@ class Client:
     """Ollama API calls over one ``httpx.Client``; use it as a context manager or call :meth:`close`."""
 
     def __init__(
-        self, base_url: str | None = None, *, timeout: float | None = None, connect_timeout: float = 10.0
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: float | None = None,
+        connect_timeout: float = 10.0,
+        api_key: str | None = None,
     ) -> None:
         self.base_url = (base_url or client_base_url()).rstrip("/")
         loopback = httpx.URL(self.base_url).host in ("127.0.0.1", "localhost", "::1")
+        headers = {"User-Agent": "corral-cli"}
+        key = load_config().api_key.reveal() if api_key is None else api_key
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             # A proxy from the environment would swallow requests meant for this machine.
             trust_env=not loopback,
-            headers={"User-Agent": "corral-cli"},
+            headers=headers,
         )
 
     def __enter__(self) -> Client:

@@ -18,6 +18,7 @@ __all__ = [
     "SETTINGS",
     "Config",
     "HostURL",
+    "Secret",
     "Setting",
     "load_config",
     "parse_host",
@@ -130,11 +131,60 @@ def _parse_origins(value: str) -> tuple[str, ...]:
     return tuple(o.strip() for o in value.split(",") if o.strip())
 
 
+def _parse_size(value: str) -> int:
+    """A byte count: plain digits, or with a K/M/G/T suffix (binary multiples, ``64M`` = 64 MiB)."""
+    text = value.strip().upper().removesuffix("B").removesuffix("I")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
+    number = text[:-1] if scale > 1 else text
+    size = int(float(number) * scale)
+    if size < 0:
+        raise ValueError(value)
+    return size
+
+
+def _parse_seconds(value: str) -> float:
+    # Timeouts below the scheduler's: a plain number is seconds, else a Go duration.
+    return _parse_duration(value) / 1e9
+
+
+def _parse_secret(value: str) -> Secret:
+    return Secret(value)
+
+
+def _parse_path(value: str) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
 def _parse_debug(value: str) -> int:
     # 1/true → DEBUG (1); 2 → TRACE (2); anything else false-ish → 0.
     if value.isdigit():
         return int(value)
     return 1 if _parse_bool(value) else 0
+
+
+class Secret:
+    """A setting's value that must never reach a log or a repr (API keys)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself, for the one place that needs it."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
 
 
 @dataclass(frozen=True)
@@ -218,6 +268,97 @@ SETTINGS: tuple[Setting, ...] = (
         _clean,
         ollama=False,
     ),
+    Setting(
+        "API_KEYS",
+        "",
+        "API keys the server accepts, comma-separated key[:role] (role inference (default) or admin)",
+        _parse_secret,
+        ollama=False,
+    ),
+    Setting(
+        "API_KEYS_FILE",
+        "",
+        "File of API keys, one key[:role] a line (# comments); re-read when it changes",
+        _parse_path,
+        ollama=False,
+    ),
+    Setting(
+        "API_KEY",
+        "",
+        "Client side: the key the corral CLI sends (Authorization: Bearer)",
+        _parse_secret,
+        ollama=False,
+    ),
+    Setting(
+        "ALLOW_UNAUTHENTICATED",
+        "false",
+        "Serve beyond loopback without API keys (otherwise corral serve refuses to start)",
+        _parse_bool,
+        ollama=False,
+    ),
+    Setting(
+        "METRICS_PUBLIC",
+        "false",
+        "With API keys configured: /metrics answers without a key",
+        _parse_bool,
+        ollama=False,
+    ),
+    Setting(
+        "HEADER_TIMEOUT",
+        "10s",
+        "A request's headers must arrive within this time of the connection (or of the last response)",
+        _parse_seconds,
+        ollama=False,
+    ),
+    Setting(
+        "BODY_TIMEOUT",
+        "10s",
+        "A request body that brings less than 4 KiB in this long is cut off (slow clients)",
+        _parse_seconds,
+        ollama=False,
+    ),
+    Setting(
+        "MAX_CONNECTIONS",
+        "1024",
+        "Open connections at most; more are closed at once, and requests over it get 503",
+        _parse_int,
+        ollama=False,
+    ),
+    Setting(
+        "MAX_REQUEST_SIZE",
+        "64M",
+        "Largest JSON request body (413 above it)",
+        _parse_size,
+        ollama=False,
+    ),
+    Setting(
+        "MAX_BLOB_SIZE",
+        "256G",
+        "Largest blob upload to /api/blobs (413 above it, or when the disk cannot hold it)",
+        _parse_size,
+        ollama=False,
+    ),
+    Setting(
+        "MAX_PULLS",
+        "3",
+        "Pulls and pushes running at once; more get 503",
+        _parse_int,
+        ollama=False,
+    ),
+    Setting(
+        "PULL_STALL_TIMEOUT",
+        "60s",
+        "A pull or push that moves no byte for this long fails",
+        _parse_seconds,
+        ollama=False,
+    ),
+    Setting(
+        "PARTIAL_MAX_AGE",
+        "24h",
+        "Unfinished download/upload files older than this are removed (at start and hourly)",
+        _parse_seconds,
+        ollama=False,
+    ),
 )
 
 
@@ -243,6 +384,20 @@ class Config:
     backend: str
     shutdown_timeout_ns: int = 30 * 10**9
     """Graceful-shutdown drain limit (``SHUTDOWN_TIMEOUT``)."""
+    api_keys: Secret = field(default_factory=lambda: Secret(""))
+    api_keys_file: Path | None = None
+    api_key: Secret = field(default_factory=lambda: Secret(""))
+    """The key the CLI sends (client side)."""
+    allow_unauthenticated: bool = False
+    metrics_public: bool = False
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
+    max_connections: int = 1024
+    max_request_size: int = 64 << 20
+    max_blob_size: int = 256 << 30
+    max_pulls: int = 3
+    pull_stall_timeout_s: float = 60.0
+    partial_max_age_s: float = 24 * 3600.0
     sources: Mapping[str, str] = field(default_factory=dict)
     """For each setting, which variable it came from (or ``"default"``)."""
 
@@ -284,6 +439,19 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         load_timeout_ns=values["LOAD_TIMEOUT"],
         backend=values["BACKEND"],
         shutdown_timeout_ns=max(0, values["SHUTDOWN_TIMEOUT"]),
+        api_keys=values["API_KEYS"],
+        api_keys_file=values["API_KEYS_FILE"],
+        api_key=values["API_KEY"],
+        allow_unauthenticated=values["ALLOW_UNAUTHENTICATED"],
+        metrics_public=values["METRICS_PUBLIC"],
+        header_timeout_s=max(0.5, values["HEADER_TIMEOUT"]),
+        body_timeout_s=max(0.5, values["BODY_TIMEOUT"]),
+        max_connections=max(1, values["MAX_CONNECTIONS"]),
+        max_request_size=max(1024, values["MAX_REQUEST_SIZE"]),
+        max_blob_size=max(1, values["MAX_BLOB_SIZE"]),
+        max_pulls=max(1, values["MAX_PULLS"]),
+        pull_stall_timeout_s=max(1.0, values["PULL_STALL_TIMEOUT"]),
+        partial_max_age_s=max(60.0, values["PARTIAL_MAX_AGE"]),
         sources=sources,
     )
     if overrides:

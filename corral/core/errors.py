@@ -6,6 +6,8 @@ The API adapters turn these into Ollama's ``{"error": "..."}`` or OpenAI's
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
     "BadRequest",
     "Canceled",
@@ -17,6 +19,7 @@ __all__ = [
     "ModelfileError",
     "NotFound",
     "QueueFull",
+    "StorageError",
     "TemplateError",
 ]
 
@@ -96,3 +99,16 @@ class Canceled(CorralError):
 
     def __init__(self, message: str = "request canceled") -> None:
         super().__init__(message)
+
+
+class StorageError(CorralError):
+    """The server's disk failed a read or write: 507 when it is full, else 500.
+
+    The message is the system's error text only (``no space left on device``), never a path of
+    the server's machine.
+    """
+
+    def __init__(self, exc: OSError) -> None:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        text = (exc.strerror or type(exc).__name__).lower()
+        super().__init__(text, 507 if full else 500)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -20,6 +21,8 @@ from corral.plugins.manager import Plugins, build_plugins
 __all__ = ["Services", "detect_host"]
 
 log = logging.getLogger("corral")
+
+_SWEEP_EVERY_S = 3600.0
 
 
 @dataclass
@@ -42,6 +45,8 @@ class Services:
             noprune=self.config.noprune,
             emit=self.plugins.emit,
             quantizers=list(self.plugins.backends.values()),
+            max_transfers=self.config.max_pulls,
+            stall_timeout_s=self.config.pull_stall_timeout_s,
         )
         self.scheduler = Scheduler(self.config, self.plugins.backends, self.host, emit=self.plugins.emit)
         self.inference = Inference(self.config, self.store, self.scheduler, emit=self.plugins.emit)
@@ -61,12 +66,30 @@ class Services:
                 raise CorralError(f"CORRAL_BACKEND={self.config.backend}: {exc.message}") from None
 
     def start(self) -> None:
-        """Prepare the store (create folders; prune unreferenced blobs unless NOPRUNE)."""
+        """Prepare the store (create folders; prune unreferenced blobs unless NOPRUNE; sweep stale
+        partial files now and every hour)."""
         self.store.ensure_dirs()
         if not self.config.noprune:
             removed = self.store.prune_unreferenced()
             if removed:
                 log.info("removed %d unused blobs", removed)
+        self._sweep()
+
+    def _sweep(self) -> None:
+        removed = self.store.sweep_stale(self.config.partial_max_age_s)
+        if removed:
+            log.info("removed %d stale partial files", removed)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not serving: nothing to repeat on
+
+        def again() -> None:
+            # The sweep lists a directory and unlinks: a worker thread, not the event loop.
+            loop.run_in_executor(None, self.store.sweep_stale, self.config.partial_max_age_s)
+            loop.call_later(_SWEEP_EVERY_S, again)
+
+        loop.call_later(_SWEEP_EVERY_S, again)
 
     async def stop(self) -> None:
         """Unload every model."""

@@ -22,7 +22,7 @@ from corral.api.anthropic.stops import StopWatch
 from corral.api.decode import decode_body
 from corral.api.errors import anthropic_error_body, json_response
 from corral.api.forcing import forced_chunks
-from corral.api.streaming import SSE, gather, join_chunks, resume, sse_event, until_disconnect
+from corral.api.streaming import SSE, first_chunk, gather, join_chunks, resume, sse_event, until_disconnect
 from corral.api.tokens import tokenizing
 from corral.core.errors import CorralError
 from corral.core.inference import Chunk
@@ -78,7 +78,7 @@ async def messages(request: Request[Any, Any, Any], services: Svc) -> Response[A
     if plan.force_tool:
         chunks = forced_chunks(chunks)
     # The first chunk is awaited here so errors before any output keep their HTTP status.
-    first = await anext(chunks)
+    first = await first_chunk(request, chunks)  # a gone client leaves the queue
     if plan.stream:
         return Stream(_events(services, plan, first, chunks, watch), media_type=SSE, status_code=200)
     joined = join_chunks(await until_disconnect(request, gather(resume(first, chunks))))

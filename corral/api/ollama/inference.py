@@ -15,7 +15,7 @@ from corral.api.errors import json_response
 from corral.api.ollama.from_ollama import chat_input, generate_input
 from corral.api.ollama.protocol import ChatRequest, GenerateRequest
 from corral.api.ollama.to_ollama import chat_response, generate_response
-from corral.api.streaming import NDJSON, gather, join_chunks, resume, until_disconnect
+from corral.api.streaming import NDJSON, first_chunk, gather, join_chunks, resume, until_disconnect
 from corral.core.errors import CorralError
 from corral.core.inference import Chunk
 from corral.core.services import Services
@@ -30,7 +30,7 @@ async def _respond(
     request: Request[Any, Any, Any], chunks: AsyncIterator[Chunk], stream: bool, to_wire: ToWire
 ) -> Response[Any]:
     # Pull the first chunk before answering, so errors raised before any output keep their status.
-    first = await anext(chunks)
+    first = await first_chunk(request, chunks)  # a gone client leaves the queue
     if first.done and (first.done_reason in ("load", "unload") or first.debug_info is not None):
         return json_response(to_wire(first))
     if not stream:

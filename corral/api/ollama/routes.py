@@ -14,6 +14,7 @@ from litestar.params import FromPath
 from corral import __version__
 from corral.api.decode import decode_body
 from corral.api.errors import json_response
+from corral.api.limits import blob_upload_limit, capped, check_declared_length
 from corral.api.ollama.protocol import (
     CopyRequest,
     CreateRequest,
@@ -26,7 +27,7 @@ from corral.api.ollama.protocol import (
     VersionResponse,
 )
 from corral.api.ollama.to_ollama import process_model
-from corral.api.streaming import progress_response
+from corral.api.streaming import admitted, progress_response
 from corral.core.catalog import CreateSpec
 from corral.core.catalog.describe import details
 from corral.core.durations import FOREVER_NS
@@ -120,7 +121,9 @@ async def blob_upload(
     digest: FromPath[str], request: Request[Any, Any, Any], services: Svc
 ) -> Response[bytes]:
     """Store the raw body as a blob after checking its digest: 201 created, 200 if already present."""
-    created = await services.catalog.put_blob_async(digest, request.stream())
+    limit = blob_upload_limit(services.catalog.store.blobs.directory, services.config.max_blob_size)
+    check_declared_length(request.headers, limit)
+    created = await services.catalog.put_blob_async(digest, capped(request.stream(), limit))
     return Response(b"", status_code=201 if created else 200)
 
 
@@ -142,7 +145,10 @@ async def pull(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
     name = services.catalog.check_pull(req.model or req.name)
     creds = Credentials(req.username, req.password) if req.username or req.password else None
     return await progress_response(
-        lambda progress: services.catalog.pull(name, progress, insecure=req.insecure, credentials=creds),
+        admitted(
+            services.catalog.transfers.admit(),
+            lambda progress: services.catalog.pull(name, progress, insecure=req.insecure, credentials=creds),
+        ),
         req.stream is not False,
     )
 
@@ -153,7 +159,11 @@ async def push(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
     req = decode_body(await request.body(), PushRequest, "PushRequest")
     name = services.catalog.check_push(req.model or req.name)
     return await progress_response(
-        lambda progress: services.catalog.push(name, progress, insecure=req.insecure), req.stream is not False
+        admitted(
+            services.catalog.transfers.admit(),
+            lambda progress: services.catalog.push(name, progress, insecure=req.insecure),
+        ),
+        req.stream is not False,
     )
 
 

@@ -22,7 +22,7 @@ from corral.api.openai.from_openai import (
     from_completion_request,
 )
 from corral.api.openai.protocol import ChatCompletionRequest, CompletionRequest
-from corral.api.streaming import join_chunks, until_disconnect
+from corral.api.streaming import first_chunk, join_chunks, until_disconnect
 from corral.core.errors import CorralError
 from corral.core.inference import Chunk
 from corral.core.services import Services
@@ -35,7 +35,9 @@ Choices = AsyncIterator[tuple[int, Chunk]]
 SSE = "text/event-stream"
 
 
-async def _start(run: Callable[[I], AsyncIterator[Chunk]], inputs: list[I]) -> tuple[Chunk, Choices]:
+async def _start(
+    request: Request[Any, Any, Any], run: Callable[[I], AsyncIterator[Chunk]], inputs: list[I]
+) -> tuple[Chunk, Choices]:
     """Run the generations of every choice (choice i is ``inputs[i]``) side by side.
 
     The first chunk of choice 0 is awaited here so that errors raised before any output (unknown
@@ -45,7 +47,7 @@ async def _start(run: Callable[[I], AsyncIterator[Chunk]], inputs: list[I]) -> t
     parallel (a one-sequence runner serves them in turn). Chunks of different choices interleave.
     """
     chunks = run(inputs[0])
-    first = await anext(chunks)
+    first = await first_chunk(request, chunks)  # a gone client leaves the queue
 
     async def choices() -> Choices:
         yield 0, first
@@ -142,7 +144,7 @@ async def chat_completions(request: Request[Any, Any, Any], services: Svc) -> Re
     req = decode_body(await request.body(), ChatCompletionRequest, "ChatCompletionRequest")
     plan = from_chat_request(req)
     env = out.Envelope.new("chatcmpl", plan.model)
-    first, choices = await _start(services.inference.chat, plan.inputs)
+    first, choices = await _start(request, services.inference.chat, plan.inputs)
     if first.debug_info is not None:
         return _debug_reply(env, "chat.completion", first.debug_info)
     if plan.force_tool:
@@ -180,7 +182,7 @@ async def completions(request: Request[Any, Any, Any], services: Svc) -> Respons
     req = decode_body(await request.body(), CompletionRequest, "CompletionRequest")
     plan = from_completion_request(req)
     env = out.Envelope.new("cmpl", plan.model)
-    _, choices = await _start(services.inference.generate, plan.inputs)
+    _, choices = await _start(request, services.inference.generate, plan.inputs)
     if plan.stream:
         return Stream(_sse(_completion_stream(env, plan, choices)), media_type=SSE, status_code=200)
     joined = await until_disconnect(request, _joined(choices, len(plan.inputs)))

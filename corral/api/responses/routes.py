@@ -18,7 +18,7 @@ from corral.api.responses import to_responses as out
 from corral.api.responses.from_responses import ResponsesPlan, from_responses_request
 from corral.api.responses.protocol import ResponseObject, ResponsesRequest
 from corral.api.responses.store import ResponseStore, Stored
-from corral.api.streaming import SSE, gather, join_chunks, resume, sse_event, until_disconnect
+from corral.api.streaming import SSE, first_chunk, gather, join_chunks, resume, sse_event, until_disconnect
 from corral.core.errors import CorralError
 from corral.core.inference import Chunk
 from corral.core.services import Services
@@ -79,7 +79,7 @@ async def create_response(request: Request[Any, Any, Any], services: Svc) -> Res
     if plan.force_tool:
         chunks = forced_chunks(chunks)
     # The first chunk is awaited here so errors before any output keep their HTTP status.
-    first = await anext(chunks)
+    first = await first_chunk(request, chunks)  # a gone client leaves the queue
     if plan.stream:
         return Stream(_events(store, plan, start, first, chunks), media_type=SSE, status_code=200)
     joined = join_chunks(await until_disconnect(request, gather(resume(first, chunks))))

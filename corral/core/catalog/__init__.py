@@ -24,6 +24,7 @@ from corral.core.quantize import find_quantizer, parse_quantize_type
 from corral.core.registry import Credentials, RegistryOptions, RegistrySource, push_model
 from corral.core.sources import ModelSource, Progress, ProgressCallback
 from corral.core.store import LocalModel, Store
+from corral.core.transfers import TransferSlots
 
 __all__ = ["Catalog", "CreateSpec"]
 
@@ -41,6 +42,8 @@ class Catalog:
         noprune: bool = False,
         emit: Callable[[Event], None] | None = None,
         quantizers: Sequence[object] = (),
+        max_transfers: int = 3,
+        stall_timeout_s: float = 60.0,
     ) -> None:
         self.store = store
         self.sources = list(sources)
@@ -50,6 +53,9 @@ class Catalog:
         self.emit: Callable[[Event], None] = emit or _ignore
         self.known = Known()
         """Answers per model digest (``/api/show`` bodies, backend reports of idle models)."""
+        self.transfers = TransferSlots(max_transfers)
+        """Pulls and pushes running at once (``MAX_PULLS``); the API admits each before it starts."""
+        self.stall_timeout_s = stall_timeout_s
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -175,6 +181,7 @@ class Catalog:
                         emit=self.emit,
                         prune=not self.noprune,
                         credentials=credentials,
+                        stall_timeout_s=self.stall_timeout_s,
                     )
                 else:
                     source.pull(name, self.store, progress, insecure=insecure)
@@ -198,7 +205,9 @@ class Catalog:
         credentials: Credentials | None = None,
     ) -> None:
         """Upload the local model ``name`` to the registry its name points at."""
-        options = RegistryOptions(insecure=insecure, credentials=credentials or Credentials())
+        options = RegistryOptions(
+            insecure=insecure, credentials=credentials or Credentials(), stall_timeout=self.stall_timeout_s
+        )
         push_model(name, self.store, progress, options=options, emit=self.emit)
 
     def ensure_local(self, name: ModelName, progress: ProgressCallback) -> None:

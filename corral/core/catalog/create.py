@@ -12,7 +12,7 @@ from corral.core.catalog.chat_template import gguf_jinja_template
 from corral.core.catalog.quantize_step import quantize_model_layer
 from corral.core.convert import convert_into_store, is_hf_model_dir
 from corral.core.digest import parse_digest, sha256_digest
-from corral.core.errors import BadRequest
+from corral.core.errors import BadRequest, ModelNotFound
 from corral.core.gguf import GGUFInfo, read_gguf, validate_model
 from corral.core.names import ModelName, parse_name
 from corral.core.quantize import find_quantizer
@@ -30,6 +30,7 @@ from corral.core.store.media import (
     MEDIA_SYSTEM,
     MEDIA_TEMPLATE,
 )
+from corral.core.store.pins import Pins
 from corral.core.templates.match import match_builtin
 
 if TYPE_CHECKING:
@@ -75,12 +76,16 @@ def model_config(info: GGUFInfo | None) -> ModelConfig:
     return cfg
 
 
-def _from_base(catalog: Catalog, base_name: str, draft: _Draft, progress: ProgressCallback) -> None:
+def _from_base(
+    catalog: Catalog, base_name: str, draft: _Draft, progress: ProgressCallback, pins: Pins
+) -> None:
     base = parse_name(base_name)
     if not base.is_valid():
         raise BadRequest(f'invalid model name "{base_name}"')
     catalog.ensure_local(base, progress)
     local = catalog.store.resolve(base)
+    if pins.require(local.manifest.digests()):  # deleted meanwhile: fail now, not with a broken manifest
+        raise ModelNotFound(f"model '{base.display_shortest()}' not found")
     origin = base.display_shortest()
     for layer in local.manifest.layers:
         if layer.media_type in _WEIGHT_TYPES:
@@ -215,9 +220,27 @@ def create_model(catalog: Catalog, spec: CreateSpec, progress: ProgressCallback)
     """Build and write the manifest for ``spec``, reporting Ollama's create status lines."""
     store = catalog.store
     target: ModelName = spec.validate()
+    with store.pinned() as pins:
+        _require_uploads(spec, pins)
+        _create_pinned(catalog, spec, target, progress, pins)
+
+
+def _require_uploads(spec: CreateSpec, pins: Pins) -> None:
+    """Pin every uploaded blob the request names, so no concurrent delete removes one meanwhile."""
+    named = {**spec.files, **spec.adapters}
+    missing = pins.require(parse_digest(d) for d in named.values())
+    if missing:
+        raw = next(d for d in named.values() if parse_digest(d) == missing[0])
+        raise BadRequest(f'blob "{raw}" not found; upload it with POST /api/blobs first')
+
+
+def _create_pinned(
+    catalog: Catalog, spec: CreateSpec, target: ModelName, progress: ProgressCallback, pins: Pins
+) -> None:
+    store = catalog.store
     draft = _Draft()
     if spec.from_:
-        _from_base(catalog, spec.from_, draft, progress)
+        _from_base(catalog, spec.from_, draft, progress, pins)
     if spec.files:
         _from_files(store, spec, draft, progress)
     _adapters(store, spec, draft)
@@ -232,15 +255,14 @@ def create_model(catalog: Catalog, spec: CreateSpec, progress: ProgressCallback)
         _report_layer(layer.digest, progress, True)
         layers.append(layer)
     for data, media in _text_layers(draft):
+        pins.hold([sha256_digest(data)])
         existed = store.has_blob(sha256_digest(data))
         layer = store.add_layer(data, media)
         _report_layer(layer.digest, progress, existed)
         layers.append(layer)
     config_bytes = encode_config(model_config(draft.info))
+    pins.hold([sha256_digest(config_bytes)])
     config_layer = store.add_layer(config_bytes, MEDIA_CONFIG)
     progress(Progress("writing manifest"))
-    old = store.get_manifest(target)
-    store.write_manifest(target, Manifest(config=config_layer, layers=layers))
-    if old is not None and not catalog.noprune:
-        store.remove_if_unreferenced(old.digests())
+    store.publish(target, Manifest(config=config_layer, layers=layers), prune_old=not catalog.noprune)
     progress(Progress("success"))

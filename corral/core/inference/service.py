@@ -8,6 +8,8 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from anyio import to_thread
+
 from corral.core.assemble import (
     StopMatcher,
     ThinkingParser,
@@ -166,7 +168,9 @@ class Inference(UseCase):
                     done=True, debug_info={"rendered_template": prompt, "image_count": len(inp.images)}
                 )
                 return
-            params = self._params(runner, prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp)
+            params = await to_thread.run_sync(  # off the event loop, as for chat
+                lambda: self._params(runner, prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp)
+            )
             tags = (
                 thinking_tags(request_template or model.template)
                 if "thinking" in model.capabilities
@@ -229,8 +233,14 @@ class Inference(UseCase):
             model.local, opts.load, opts.load_key(), keep_alive, opts.backend
         ) as lease:
             runner = lease.runner
-            prompt = render(runner.tokenize, runner.context_length)
-            params = self._params(runner, prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp)
+
+            def prepare_chat() -> tuple[str, GenerateParams]:
+                prompt = render(runner.tokenize, runner.context_length)
+                params = self._params(runner, prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp)
+                return prompt, params
+
+            # Off the event loop: rendering and tokenizing a big conversation takes CPU time.
+            prompt, params = await to_thread.run_sync(prepare_chat)
             tags = thinking_tags(template) if "thinking" in model.capabilities else None
             think = tags is not None and inp.think is not False
             last = inp.messages[-1]

@@ -84,9 +84,14 @@ class FastBlobStream:
         self.content_range = response.getheader("content-range") or ""
 
     def readinto(self, buffer: memoryview) -> int:
-        """Read body bytes straight from the socket into ``buffer``."""
+        """Read the body bytes that have arrived (one socket read at most) into ``buffer``.
+
+        Not ``readinto``: that waits until the whole buffer is full, so a registry trickling a
+        byte at a time would hold a read open for as long as it likes, out of sight of the
+        caller's stall check. ``readinto1`` returns what one receive brings (one extra copy).
+        """
         try:
-            return self._response.readinto(buffer)
+            return self._response.readinto1(buffer)
         except (OSError, HTTPException) as exc:
             raise _transport(exc, httpx.ReadError) from None
 

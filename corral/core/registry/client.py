@@ -79,6 +79,9 @@ class RegistryOptions:
     """Seconds before the first retry; doubled each time."""
     timeout: float = 30.0
     """Seconds without progress on one connection before it counts as failed."""
+    stall_timeout: float = 60.0
+    """A download range that brings fewer than 4 KiB in this many seconds is stalled: it is retried
+    (counted as a failed attempt), and the pull fails after ``retries`` stalls."""
     max_manifest_bytes: int = 4 << 20
     part_size: int | None = None
     """Bytes per parallel download range; None is Ollama's size/16 clamped to 100 MB..1000 MB."""
@@ -262,7 +265,7 @@ class RegistryClient:
             auth=self.auth,
             client=self._http,
             insecure=self.options.insecure,
-            timeout=self.options.timeout,
+            timeout=min(self.options.timeout, self.options.stall_timeout),
             context=_ssl_context(),
         )
         try:

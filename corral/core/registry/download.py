@@ -270,7 +270,7 @@ class BlobDownload:
                 if isinstance(exc, _BadContent) or (isinstance(exc, RegistryError) and exc.status < 500):
                     self._failed.set()
                     raise
-                if part.completed == before:
+                if part.completed == before or isinstance(exc, _Stalled):
                     attempts += 1
                 if attempts > self.client.options.retries:
                     self._failed.set()
@@ -291,12 +291,23 @@ class BlobDownload:
                 raise _BadContent(f"unexpected Content-Range {content_range!r}")
             since_sync = 0
             pool = BufferPool()
+            window_start, window_bytes = time.monotonic(), 0
             while True:
                 buffer = pool.get()
                 n = response.readinto(buffer[: min(len(buffer), part.remaining + 1)])
                 if not n:
                     pool.release(buffer)
                     break
+                # A registry trickling bytes never trips the socket timeout: require a minimum
+                # amount per stall window instead.
+                window_bytes += n
+                if time.monotonic() - window_start >= self.client.options.stall_timeout:
+                    if window_bytes < _STALL_MIN_BYTES:
+                        raise _Stalled(
+                            f"download stalled: under {_STALL_MIN_BYTES} bytes in "
+                            f"{self.client.options.stall_timeout:g}s"
+                        )
+                    window_start, window_bytes = time.monotonic(), 0
                 if n > part.remaining:
                     raise _BadContent(f"digest mismatch, blob {self.digest} is larger than {self.size} bytes")
                 offset = part.offset + part.completed
@@ -326,6 +337,16 @@ class BlobDownload:
         os.replace(self.partial, self.final)
         fsync_dir(self.blobs_dir)
         self.discard()
+
+
+_STALL_MIN_BYTES = 4096
+
+
+class _Stalled(RegistryError):
+    """A range that brought too few bytes in one stall window (retried, then fatal)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 504)
 
 
 class _BadContent(RegistryError):

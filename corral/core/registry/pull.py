@@ -21,7 +21,7 @@ from corral.core.registry.download import BlobDownload
 from corral.core.registry.progress import LayerMeter, ignore_event
 from corral.core.registry.remote_manifest import check_manifest
 from corral.core.sources import Progress, ProgressCallback
-from corral.core.store import InvalidManifest, Layer, Store
+from corral.core.store import Layer, Store
 
 __all__ = ["connect", "pull_model", "repository"]
 
@@ -66,24 +66,20 @@ def pull_model(
         manifest = check_manifest(data, content_type)
         store.ensure_dirs()
         layers = [*manifest.layers, manifest.config]
-        done: set[str] = set()
-        for layer in layers:
-            if layer.digest in done:
-                continue
-            _pull_layer(client, repo, layer, store, progress, emit, name.display_shortest())
-            done.add(layer.digest)
-    progress(Progress("verifying sha256 digest"))  # each blob was verified before it became visible
-    progress(Progress("writing manifest"))
-    try:
-        old = store.get_manifest(name)
-    except InvalidManifest:
-        old = None
-    store.write_manifest_bytes(name, data)
-    if old is not None and prune:
-        orphans = old.digests() - manifest.digests()
-        if orphans:
-            progress(Progress("removing unused layers"))
-            store.remove_if_unreferenced(orphans)
+        with store.pinned() as pins:
+            # Pinned before each is looked at or fetched: a delete sharing a blob cannot remove it
+            # between here and the manifest write.
+            pins.hold(manifest.digests())
+            done: set[str] = set()
+            for layer in layers:
+                if layer.digest in done:
+                    continue
+                _pull_layer(client, repo, layer, store, progress, emit, name.display_shortest())
+                done.add(layer.digest)
+            progress(Progress("verifying sha256 digest"))  # each blob was verified before it became visible
+            progress(Progress("writing manifest"))
+            if store.publish(name, data, prune_old=prune):
+                progress(Progress("removing unused layers"))
     progress(Progress("success"))
 
 

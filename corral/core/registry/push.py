@@ -8,8 +8,8 @@ in one PUT, or as PATCH chunks when large. The manifest goes last, byte for byte
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from corral.core.errors import ModelNotFound
 from corral.core.events import Event
@@ -76,14 +76,16 @@ def _mount_source(store: Store, name: ModelName, layer: Layer) -> str:
     return ""
 
 
-def _read(path: Path, start: int, size: int, on_bytes: Callable[[int], None]) -> Iterator[bytes]:
-    with open(path, "rb") as f:
+def _read(
+    store: Store, digest: str, start: int, size: int, on_bytes: Callable[[int], None]
+) -> Iterator[bytes]:
+    with os.fdopen(store.blobs.open(digest), "rb") as f:
         f.seek(start)
         left = size
         while left > 0:
             block = f.read(min(_READ, left))
             if not block:
-                raise OSError(f"{path.name} is shorter than its manifest says")
+                raise OSError(f"blob {digest} is shorter than its manifest says")
             left -= len(block)
             on_bytes(len(block))
             yield block
@@ -104,8 +106,7 @@ def _push_layer(
         meter.start()
         return
     meter.start()
-    path = store.blob_path(layer.digest)
-    if not path.is_file():
+    if not store.blobs.exists(layer.digest):  # SymlinkInStore for a planted link
         raise ModelNotFound(f'blob "{layer.digest}" not found')
     try:
         mounted, location = client.start_upload(repo, layer.digest, _mount_source(store, name, layer))
@@ -115,12 +116,15 @@ def _push_layer(
         chunk = client.options.upload_chunk
         if layer.size <= chunk:
             client.finish_upload(
-                location, layer.digest, lambda: _read(path, 0, layer.size, meter.add), layer.size
+                location,
+                layer.digest,
+                lambda: _read(store, layer.digest, 0, layer.size, meter.add),
+                layer.size,
             )
         else:
             for offset in range(0, layer.size, chunk):
                 n = min(chunk, layer.size - offset)
-                body = b"".join(_read(path, offset, n, meter.add))
+                body = b"".join(_read(store, layer.digest, offset, n, meter.add))
                 location = client.upload_chunk(location, body, offset)
             client.finish_upload(location, layer.digest)
     finally:

@@ -44,11 +44,13 @@ class RegistrySource:
         emit: Callable[[Event], None] = ignore_event,
         prune: bool = True,
         credentials: Credentials | None = None,
+        stall_timeout_s: float | None = None,
     ) -> None:
         """Pull ``name`` from its registry into ``store`` (see :func:`~corral.core.registry.pull_model`)."""
         options = dataclasses.replace(
             self.options,
             insecure=insecure or self.options.insecure,
             credentials=credentials or self.options.credentials,
+            stall_timeout=stall_timeout_s or self.options.stall_timeout,
         )
         pull_model(name, store, progress, options=options, emit=emit, prune=prune)

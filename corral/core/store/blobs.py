@@ -11,6 +11,7 @@ from pathlib import Path
 from corral.core.digest import blob_filename, parse_digest
 from corral.core.errors import BadRequest, CorralError, NotFound
 from corral.core.store.atomic import AtomicFile
+from corral.core.store.nofollow import check_no_links, open_regular, read_regular
 
 __all__ = ["BlobStore", "BlobWriter"]
 
@@ -84,13 +85,25 @@ class BlobStore:
         return path
 
     def exists(self, digest: str) -> bool:
-        """True when the blob file is present."""
-        return self.path(digest).is_file()
+        """True when the blob file is present (SymlinkInStore when a link stands in its place)."""
+        return check_no_links(self.directory, self.path(digest))
+
+    def regular_path(self, digest: str) -> Path:
+        """:meth:`path`, refused (SymlinkInStore) when a link stands there: for engines opening it."""
+        path = self.path(digest)
+        check_no_links(self.directory, path)
+        return path
+
+    def open(self, digest: str) -> int:
+        """A read-only descriptor of the blob, never through a link; FileNotFoundError when absent."""
+        return open_regular(self.directory, self.path(digest))
 
     def size(self, digest: str) -> int | None:
         """The blob's size in bytes, or None when it is absent."""
+        if not self.exists(digest):
+            return None
         try:
-            return self.path(digest).stat().st_size
+            return self.path(digest).lstat().st_size
         except FileNotFoundError:
             return None
 
@@ -107,12 +120,9 @@ class BlobStore:
 
     def read(self, digest: str, max_bytes: int) -> bytes:
         """The blob's bytes. NotFound ``blob "<d>" not found``; CorralError if over ``max_bytes``."""
-        path = self.path(digest)
-        try:
-            with open(path, "rb") as f:
-                data = f.read(max_bytes + 1)
-        except FileNotFoundError:
-            raise NotFound(f'blob "{digest}" not found') from None
+        data = read_regular(self.directory, self.path(digest), max_bytes)
+        if data is None:
+            raise NotFound(f'blob "{digest}" not found')
         if len(data) > max_bytes:
             raise CorralError(f"blob {digest} is larger than {max_bytes} bytes")
         return data
@@ -134,6 +144,6 @@ class BlobStore:
         names = []
         for entry in entries:
             with contextlib.suppress(OSError):
-                if entry.is_file():
+                if entry.is_file(follow_symlinks=False):
                     names.append(entry.name)
         return sorted(names)

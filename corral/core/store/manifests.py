@@ -12,6 +12,7 @@ from pathlib import Path
 from corral.core.errors import CorralError
 from corral.core.names import ModelName
 from corral.core.store.atomic import atomic_write_bytes, fsync_dir, is_temp_name
+from corral.core.store.nofollow import read_regular
 
 __all__ = ["ManifestTree"]
 
@@ -70,10 +71,8 @@ class ManifestTree:
 
     def read(self, name: ModelName) -> bytes | None:
         """The manifest bytes for the exact name, or None if there is no such file."""
-        try:
-            with open(self.path(name), "rb") as f:
-                data = f.read(_MAX_MANIFEST_BYTES + 1)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        data = read_regular(self.directory, self.path(name), _MAX_MANIFEST_BYTES)
+        if data is None:
             return None
         if len(data) > _MAX_MANIFEST_BYTES:
             raise CorralError(f"manifest for {name.display_shortest()} is too large")
@@ -113,12 +112,22 @@ class ManifestTree:
         return True
 
     def files(self) -> Iterator[tuple[tuple[str, ...], Path]]:
-        """Every regular file below ``manifests/`` as (relative parts, path), temp files included."""
+        """Every regular file below ``manifests/`` as (relative parts, path), temp files included.
+
+        Links are skipped (``os.walk`` does not descend into linked folders; linked files are
+        left out here), so a planted link is neither listed nor read.
+        """
         for dirpath, dirnames, filenames in os.walk(self.directory):
             dirnames.sort()
             rel = Path(dirpath).relative_to(self.directory).parts
             for filename in sorted(filenames):
-                yield (*rel, filename), Path(dirpath, filename)
+                path = Path(dirpath, filename)
+                if path.is_symlink():
+                    log.warning(
+                        "ignoring a symbolic link in the store: manifests/%s", "/".join((*rel, filename))
+                    )
+                    continue
+                yield (*rel, filename), path
 
     def names(self) -> Iterator[tuple[ModelName, Path]]:
         """Every manifest file whose path is a valid ``host/namespace/model/tag`` name."""
@@ -136,10 +145,11 @@ class ManifestTree:
         found: set[str] = set()
         for _parts, path in self.files():
             try:
-                data = path.read_bytes()
+                data = read_regular(self.directory, path, 1 << 30) or b""
             except OSError as exc:
                 # Unreadable: we cannot know what it references, so nothing may be deleted.
-                raise CorralError(f"cannot read manifest {path}: {exc}") from None
+                rel = path.relative_to(self.directory).as_posix()
+                raise CorralError(f"cannot read manifest {rel}: {exc.strerror}") from None
             found.update("sha256:" + m.decode().lower() for m in _DIGEST_IN_TEXT.findall(data))
         return found
 

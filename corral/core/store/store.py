@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import msgspec
 from corral.core.digest import DIGEST_PATTERN, blob_filename, is_blob_filename, parse_digest
 from corral.core.errors import CorralError, ModelNotFound
 from corral.core.names import ModelName, validate_name
+from corral.core.store.atomic import is_temp_name
 from corral.core.store.blobs import BlobStore, BlobWriter
 from corral.core.store.manifest import (
     InvalidManifest,
@@ -31,6 +33,7 @@ from corral.core.store.manifest import (
 from corral.core.store.manifests import ManifestTree
 from corral.core.store.media import MEDIA_CONFIG
 from corral.core.store.models import TEXT_LAYER_LIMIT, LocalModel, ModelListing, build_local_model
+from corral.core.store.pins import Pins, PinSet
 
 __all__ = ["Store"]
 
@@ -60,6 +63,7 @@ class Store:
         self.manifests = ManifestTree(self.root / "manifests")
         # Serializes manifest writes against reference counting in delete and prune.
         self._lock = threading.RLock()
+        self._pins = PinSet(self._lock)
 
     def ensure_dirs(self) -> None:
         """Create ``root/blobs`` and ``root/manifests`` if they are missing."""
@@ -104,6 +108,10 @@ class Store:
     def read_blob(self, digest: str, max_bytes: int = TEXT_LAYER_LIMIT) -> bytes:
         """A blob's bytes; NotFound when absent, CorralError when larger than ``max_bytes``."""
         return self.blobs.read(digest, max_bytes)
+
+    def pinned(self) -> Pins:
+        """Pins for one create or pull (``with store.pinned() as pins``): see :mod:`.pins`."""
+        return Pins(self._pins, self._lock, self.blobs.exists, self.remove_if_unreferenced)
 
     # -- manifests ---------------------------------------------------------------------------
 
@@ -181,6 +189,27 @@ class Store:
             self.manifests.write(self.existing_name(name), data)
         return hashlib.sha256(data).hexdigest()
 
+    def publish(self, name: ModelName | str, manifest: Manifest | bytes, *, prune_old: bool) -> int:
+        """Write ``name``'s manifest and, with ``prune_old``, remove what only the one it replaced used.
+
+        Reading the old manifest, writing the new one and removing the old blobs happen under one
+        lock, so two writers of one name cannot each miss the other's blobs (an orphan). ``bytes``
+        are written as received (a registry's manifest keeps its digest). Returns blobs removed.
+        """
+        with self._lock:
+            canonical = self.existing_name(name)
+            try:
+                old = self.get_manifest(canonical)
+            except InvalidManifest:
+                old = None
+            if isinstance(manifest, bytes):
+                self.write_manifest_bytes(canonical, manifest)
+            else:
+                self.write_manifest(canonical, manifest)
+            if old is None or not prune_old:
+                return 0
+            return self.remove_if_unreferenced(old.digests())
+
     def list_models(self) -> list[ModelListing]:
         """Every readable model, newest manifest first. Corrupt entries are logged and skipped."""
         found: list[ModelListing] = []
@@ -205,7 +234,7 @@ class Store:
         info = self._info(canonical)
         if info is None:
             raise ModelNotFound(f"model '{canonical.display_shortest()}' not found")
-        return build_local_model(info, self.blob_path, self.read_blob)
+        return build_local_model(info, self.blobs.regular_path, self.read_blob)
 
     # -- copy, delete, prune -----------------------------------------------------------------
 
@@ -247,13 +276,16 @@ class Store:
     def remove_if_unreferenced(self, digests: Iterable[str]) -> int:
         """Delete those of ``digests`` that no manifest refers to; returns how many were removed.
 
-        Call after replacing a manifest (create, pull) with the old manifest's digests.
+        Call after replacing a manifest (create, pull) with the old manifest's digests. Pinned
+        blobs (in use by a create or pull in flight) are kept until their last pin goes.
         """
         with self._lock:
             referenced = self.manifests.referenced_digests()
             removed = 0
             for digest in {parse_digest(d) for d in digests} - referenced:
-                if self.blobs.remove(digest):
+                if self._pins.is_pinned(digest):
+                    self._pins.deferred.add(digest)
+                elif self.blobs.remove(digest):
                     removed += 1
             return removed
 
@@ -279,11 +311,34 @@ class Store:
                     removed += self._unlink(path)
                     continue
                 digest = parse_digest(filename)
+                if self._pins.is_pinned(digest):
+                    continue
                 if digest not in referenced:
                     removed += self._unlink(path)
                 elif filename != blob_filename(digest):
                     self._rename_legacy(path, self.blobs.path(digest))
             return removed
+
+    def sweep_stale(self, max_age_s: float) -> int:
+        """Remove unfinished downloads and uploads untouched for ``max_age_s``; returns files removed.
+
+        A partial download resumes when pulled again, so it is kept that long rather than at once;
+        an upload's temp file is only ever stale (the upload that wrote it is gone).
+        """
+        cutoff = time.time() - max_age_s
+        removed = 0
+        with self._lock:
+            for filename in self.blobs.names():
+                if not (_PARTIAL.fullmatch(filename) or is_temp_name(filename)):
+                    continue
+                path = self.blobs.directory / filename
+                try:
+                    if path.lstat().st_mtime >= cutoff:
+                        continue
+                except FileNotFoundError:
+                    continue
+                removed += self._unlink(path)
+        return removed
 
     @staticmethod
     def _unlink(path: Path) -> int:

@@ -10,6 +10,7 @@ from corral.core.errors import BadRequest
 from corral.core.templates.jinja_template import ChatTemplate
 from corral.core.templates.template import DEFAULT_TEMPLATE, Template
 from corral.core.templates.types import Message, TemplateValues, Think, Tool
+from corral.core.templates.window import first_fitting_cut
 
 __all__ = [
     "IMAGE_TOKENS",
@@ -116,15 +117,29 @@ def build_chat_prompt(
     kept_system: list[Message] = []
     start = 0
     if truncate and num_ctx is not None and tokenize is not None and msgs:
-        last = len(msgs) - 1
-        for i in range(len(msgs)):
-            start = _tool_block_start(msgs, i)
-            kept_system = [m for m in msgs[:start] if m.role == "system"]
-            size = count_tokens(tokenize, render([*kept_system, *msgs[start:]]))
+        count_with = tokenize
+
+        def window(i: int) -> tuple[int, list[Message]]:
+            cut = _tool_block_start(msgs, i)
+            return cut, [m for m in msgs[:cut] if m.role == "system"]
+
+        def fits(i: int) -> bool:
+            cut, system_msgs = window(i)
+            size = count_tokens(count_with, render([*system_msgs, *msgs[cut:]]))
             if has_projector:
-                size += image_tokens * sum(len(m.images) for m in msgs[start:])
-            if size <= num_ctx or i == last:
-                break
+                size += image_tokens * sum(len(m.images) for m in msgs[cut:])
+            return size <= num_ctx
+
+        # What one turn costs beyond its content (role markers...), measured on the last message.
+        overhead = max(
+            0, count_tokens(tokenize, render(msgs[-1:])) - count_tokens(tokenize, msgs[-1].content)
+        )
+
+        def estimate(i: int) -> int:
+            images = image_tokens * len(msgs[i].images) if has_projector else 0
+            return count_tokens(count_with, msgs[i].content) + overhead + images
+
+        start, kept_system = window(first_fitting_cut(len(msgs), estimate, fits, num_ctx))
     tagged, images = _tag_images(msgs[start:])
     return ChatPrompt(render([*kept_system, *tagged]), images)
 
