@@ -20,6 +20,7 @@ from corral.api.ollama import embed as ollama_embed
 from corral.api.ollama import inference as ollama_inference
 from corral.api.ollama import routes as ollama_routes
 from corral.api.openai import routes as openai_routes
+from corral.api.ui import routes as ui_routes
 from corral.core.services import Services
 
 __all__ = ["create_app"]
@@ -36,6 +37,7 @@ def create_app(services: Services) -> Litestar:
     )
     openai = Router(path="/v1", route_handlers=openai_routes.HANDLERS)
     operations = Router(path="/", route_handlers=ops.HANDLERS)
+    web_page = Router(path="/", route_handlers=ui_routes.HANDLERS)
     traffic = Traffic()
 
     async def on_startup() -> None:
@@ -48,7 +50,7 @@ def create_app(services: Services) -> Litestar:
         return services
 
     app = Litestar(
-        route_handlers=[ollama, openai, operations],
+        route_handlers=[ollama, openai, operations, web_page],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=cors_config(cfg.origins),
         middleware=[

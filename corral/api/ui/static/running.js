@@ -1,0 +1,109 @@
+// The running pane: loaded models from /api/ps with a live keep-alive countdown, requests in their
+// slots (from /metrics), and unloading (Ollama's way: an empty generate with keep_alive 0).
+
+import { json, request } from "./api.js";
+import { bytes, countdown, el, parseTime } from "./format.js";
+
+let loaded = [];
+let perModel = new Map();
+let report = () => {};
+
+/** Read /api/ps and redraw. */
+export async function refreshRunning() {
+  const ps = await json("/api/ps");
+  loaded = ps.models ?? [];
+  draw();
+  return loaded;
+}
+
+/** Requests running and waiting per model label, from the latest /metrics sample. */
+export function setRequestCounts(counts) {
+  perModel = counts;
+  for (const row of document.querySelectorAll("#running-body tr")) {
+    const cell = row.querySelector("[data-cell=requests]");
+    if (cell) cell.textContent = requestsText(row.dataset.model);
+  }
+}
+
+function requestsText(name) {
+  const counts = perModel.get(name);
+  if (!counts) return "0 running";
+  return counts.waiting ? `${counts.running} running, ${counts.waiting} waiting` : `${counts.running} running`;
+}
+
+function tick() {
+  const now = Date.now();
+  for (const cell of document.querySelectorAll("#running-body [data-expires]")) {
+    cell.textContent = countdown(Number(cell.dataset.expires), now);
+  }
+}
+
+function buildRow(model) {
+  const row = el("tr");
+  row.dataset.model = model.name;
+  const backend = el("td");
+  if (model.backend) {
+    backend.append(el("span", model.backend.name, "tag"));
+    backend.title = model.backend.reason ?? "";
+  }
+  const expires = el("td");
+  if (model.loading) {
+    expires.textContent = `loading ${Math.round(100 * (model.loading.progress ?? 0))}%`;
+  } else {
+    expires.dataset.expires = String(parseTime(model.expires_at));
+    expires.className = "countdown";
+  }
+  const requests = el("td", requestsText(model.name));
+  requests.dataset.cell = "requests";
+  const unload = el("button", "Unload", "small-button");
+  unload.type = "button";
+  unload.dataset.action = "unload";
+  unload.disabled = Boolean(model.loading);
+  unload.addEventListener("click", () => unloadModel(model.name, unload));
+  const actions = el("td");
+  actions.append(unload);
+  row.append(
+    el("td", model.name, "name"),
+    el("td", bytes(model.size)),
+    backend,
+    el("td", model.context_length ? String(model.context_length) : "–"),
+    requests,
+    expires,
+    actions,
+  );
+  return row;
+}
+
+// Rows whose model did not change are kept as they are, so a click is never lost to a redraw.
+function draw() {
+  const body = document.getElementById("running-body");
+  const old = new Map([...body.children].map((row) => [row.dataset.model, row]));
+  const rows = loaded.map((model) => {
+    const signature = JSON.stringify([model.size, model.backend, model.context_length, model.expires_at, model.loading]);
+    const kept = old.get(model.name);
+    if (kept && kept.dataset.signature === signature) return kept;
+    const fresh = buildRow(model);
+    fresh.dataset.signature = signature;
+    return fresh;
+  });
+  body.replaceChildren(...rows);
+  document.getElementById("running-empty").hidden = loaded.length > 0;
+  tick();
+}
+
+async function unloadModel(name, button) {
+  button.disabled = true;
+  try {
+    await request("/api/generate", { method: "POST", body: { model: name, keep_alive: 0, stream: false } });
+    report(`Unloaded ${name}`);
+  } catch (error) {
+    report(`Unload ${name}: ${error.message}`, true);
+  }
+  await refreshRunning().catch((error) => report(error.message, true));
+}
+
+/** Wire the pane: `notify(text, isError)` reports; the countdown ticks every second. */
+export function setupRunning({ notify }) {
+  report = notify;
+  setInterval(tick, 1000);
+}
