@@ -30,7 +30,7 @@ _FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1360,900",
+    "--window-size=1440,1080",
     "--force-device-scale-factor=1",
 )
 

@@ -23,6 +23,7 @@ export function setRequestCounts(counts) {
     const cell = row.querySelector("[data-cell=requests]");
     if (cell) cell.textContent = requestsText(row.dataset.model);
   }
+  tick();
 }
 
 function requestsText(name) {
@@ -31,10 +32,12 @@ function requestsText(name) {
   return counts.waiting ? `${counts.running} running, ${counts.waiting} waiting` : `${counts.running} running`;
 }
 
+// keep_alive counts from the end of the last request, so a model serving one shows "in use".
 function tick() {
   const now = Date.now();
   for (const cell of document.querySelectorAll("#running-body [data-expires]")) {
-    cell.textContent = countdown(Number(cell.dataset.expires), now);
+    const busy = perModel.get(cell.closest("tr").dataset.model)?.running > 0;
+    cell.textContent = busy ? "in use" : countdown(Number(cell.dataset.expires), now);
   }
 }
 
