@@ -118,6 +118,8 @@ def test_running_model_counts_down_and_unloads(browser: WebDriver, ui_server: Li
     expected_backend = c.get("/api/ps").json()["models"][0]["backend"]["name"]
     assert running.find_element(By.CSS_SELECTOR, ".tag").text == expected_backend
 
+    screenshot(browser, "models-running.png")
+
     running.find_element(By.CSS_SELECTOR, "[data-action=unload]").click()
     wait(browser, lambda d: row(d, "running-body", "tiny:latest") is None, what="tiny gone from running")
     assert c.get("/api/ps").json()["models"] == []

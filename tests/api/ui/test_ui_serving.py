@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +128,11 @@ def test_scripts_never_parse_strings_as_markup_or_code() -> None:
         assert not _SINKS.search(text), name
         imports = re.findall(r'from "([^"]+)"', text)
         assert all(i.startswith("./") and i[2:] in asset_names() for i in imports), (name, imports)
+
+
+def test_readme_shows_the_two_screenshots_from_docs() -> None:
+    root = Path(__file__).parents[3]
+    readme = (root / "README.md").read_text()
+    for name in ("ui-models.png", "ui-chat.png"):
+        assert f"](docs/{name})" in readme
+        assert (root / "docs" / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

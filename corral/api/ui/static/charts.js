@@ -6,8 +6,8 @@ function color(name, fallback) {
   return value || fallback;
 }
 
-/** Draw `values` (numbers or null, oldest first) across `slots` x positions. */
-export function drawLine(canvas, values, { slots, unit = "", decimals = 0 }) {
+/** Draw `values` (numbers or null, oldest first) across `slots` x positions; `label` formats the top. */
+export function drawLine(canvas, values, { slots, label = String }) {
   const ratio = window.devicePixelRatio || 1;
   const width = Math.max(1, Math.round(canvas.clientWidth * ratio));
   const height = Math.max(1, Math.round(canvas.clientHeight * ratio));
@@ -35,7 +35,7 @@ export function drawLine(canvas, values, { slots, unit = "", decimals = 0 }) {
   ctx.stroke();
   ctx.fillStyle = color("--muted", "#666");
   ctx.font = "11px system-ui, sans-serif";
-  ctx.fillText(`${top.toFixed(decimals)}${unit}`, pad.left, pad.top - 4);
+  ctx.fillText(label(top), pad.left, pad.top - 4);
 
   ctx.strokeStyle = color("--accent", "#2f6f4f");
   ctx.lineWidth = 2;

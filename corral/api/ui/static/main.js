@@ -105,9 +105,9 @@ async function scrapeMetrics() {
 
 function drawCharts() {
   const last = (values) => (values.length ? values[values.length - 1] : null);
-  drawLine(byId("chart-tps"), series.tokensPerSecond, { slots: POINTS, decimals: 0 });
-  drawLine(byId("chart-queue"), series.queue, { slots: POINTS });
-  drawLine(byId("chart-ttft"), series.ttftMs, { slots: POINTS, unit: " ms" });
+  drawLine(byId("chart-tps"), series.tokensPerSecond, { slots: POINTS, label: (v) => `${v} tok/s` });
+  drawLine(byId("chart-queue"), series.queue, { slots: POINTS, label: (v) => `${v} waiting` });
+  drawLine(byId("chart-ttft"), series.ttftMs, { slots: POINTS, label: millis });
   const tps = last(series.tokensPerSecond);
   const queue = last(series.queue);
   byId("now-tps").textContent = tps === null ? "" : tps.toFixed(1);
