@@ -24,11 +24,14 @@ from tests.ops.ops_support import add_tiny_model
 pytestmark = pytest.mark.integration
 
 KEY = "corral-test-key-0123456789"
+INFERENCE_KEY = "corral-test-inference-key"
 _OPEN_PATHS = ("/", "/health", "/ready")
+_ADMIN_PATHS = ("/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete")
 
 
 class RequireKey:
-    """ASGI stand-in for API keys: 401 ``{"error": "unauthorized"}`` unless the right Bearer key is sent."""
+    """ASGI stand-in for API keys with the security issue's statuses and messages: 401 without a known
+    Bearer key, 403 when an inference-role key calls an admin route."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -41,16 +44,23 @@ class RequireKey:
             return
         auth = dict(scope["headers"]).get(b"authorization", b"").decode()
         self.seen.append((path, auth))
-        if auth != f"Bearer {KEY}":
-            body = json.dumps({"error": "unauthorized"}).encode()
-            headers = [
-                (b"content-type", b"application/json; charset=utf-8"),
-                (b"www-authenticate", b"Bearer"),
-            ]
-            await send({"type": "http.response.start", "status": 401, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self.app(scope, receive, send)
+        if not auth:
+            await self._refuse(send, 401, "missing API key: send 'Authorization: Bearer KEY'")
+        elif auth not in (f"Bearer {KEY}", f"Bearer {INFERENCE_KEY}"):
+            await self._refuse(send, 401, "invalid API key")
+        elif auth == f"Bearer {INFERENCE_KEY}" and (path in _ADMIN_PATHS or path.startswith("/api/blobs/")):
+            await self._refuse(send, 403, f"this API key may not call {path} (needs the admin role)")
+        else:
+            await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(send: Any, status: int, message: str) -> None:
+        body = json.dumps({"error": message}).encode()
+        headers = [(b"content-type", b"application/json; charset=utf-8")]
+        if status == 401:
+            headers.append((b"www-authenticate", b"Bearer"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +120,13 @@ def test_page_asks_for_the_key_and_sends_it_as_bearer(
     console_errors(browser)
     browser.get(f"{server.base_url}/ui")
     wait(browser, _dialog_open, what="the key dialog after a 401")
-    assert browser.find_element(By.ID, "key-message").text == "unauthorized"
+    assert (
+        browser.find_element(By.ID, "key-message").text == "missing API key: send 'Authorization: Bearer KEY'"
+    )
 
     _enter_key(browser, "wrong-key")
     wait(browser, _dialog_open, what="the key dialog again after a wrong key")
+    assert browser.find_element(By.ID, "key-message").text == "invalid API key"
     _enter_key(browser, KEY)
     wait(browser, lambda d: row(d, "models-body", "tiny:latest"), what="models listed with the key")
     assert browser.find_element(By.ID, "key-state").text == "key set (this tab only)"
@@ -160,3 +173,18 @@ def test_cancel_stops_the_asking_until_the_key_button(
     wait(browser, _dialog_open)
     _enter_key(browser, KEY)
     wait(browser, lambda d: row(d, "models-body", "tiny:latest"), what="models listed after the key button")
+
+
+def test_a_key_without_the_admin_role_sees_why_a_pull_is_refused(
+    browser: WebDriver, keyed: tuple[LiveServer, RequireKey]
+) -> None:
+    server, _ = keyed
+    browser.get(f"{server.base_url}/ui")
+    wait(browser, _dialog_open, what="the key dialog")
+    _enter_key(browser, INFERENCE_KEY)
+    wait(browser, lambda d: row(d, "models-body", "tiny:latest"), what="models listed with an inference key")
+    browser.find_element(By.ID, "pull-name").send_keys("gemma3:270m")
+    browser.find_element(By.ID, "pull-button").click()
+    text = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".pull.failed #pull-text").text)
+    assert text == "pull gemma3:270m: this API key may not call /api/pull (needs the admin role)"
+    assert not _dialog_open(browser)  # a 403 is not a reason to ask for another key
