@@ -92,6 +92,12 @@ def _enter_key(driver: WebDriver, key: str) -> None:
     driver.find_element(By.ID, "key-ok").click()
 
 
+def _answer_prompt_and_see_models(driver: WebDriver, key: str) -> None:
+    wait(driver, _dialog_open, what="the key dialog")
+    _enter_key(driver, key)
+    wait(driver, lambda d: row(d, "models-body", "tiny:latest"), what="models listed with the key")
+
+
 def test_inline_script_is_refused_by_the_policy(browser: WebDriver, ui_server: LiveServer) -> None:
     open_page(browser, ui_server)
     violations = browser.execute_async_script(
@@ -170,9 +176,7 @@ def test_cancel_stops_the_asking_until_the_key_button(
     assert row(browser, "models-body", "tiny:latest") is None
 
     browser.find_element(By.ID, "key-button").click()
-    wait(browser, _dialog_open)
-    _enter_key(browser, KEY)
-    wait(browser, lambda d: row(d, "models-body", "tiny:latest"), what="models listed after the key button")
+    _answer_prompt_and_see_models(browser, KEY)
 
 
 def test_a_key_without_the_admin_role_sees_why_a_pull_is_refused(
@@ -180,9 +184,7 @@ def test_a_key_without_the_admin_role_sees_why_a_pull_is_refused(
 ) -> None:
     server, _ = keyed
     browser.get(f"{server.base_url}/ui")
-    wait(browser, _dialog_open, what="the key dialog")
-    _enter_key(browser, INFERENCE_KEY)
-    wait(browser, lambda d: row(d, "models-body", "tiny:latest"), what="models listed with an inference key")
+    _answer_prompt_and_see_models(browser, INFERENCE_KEY)
     browser.find_element(By.ID, "pull-name").send_keys("gemma3:270m")
     browser.find_element(By.ID, "pull-button").click()
     text = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".pull.failed #pull-text").text)
