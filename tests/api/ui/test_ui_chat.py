@@ -168,15 +168,17 @@ def test_gemma_answer_streams_into_the_page(browser: WebDriver, ui_server: LiveS
         "Write a short Python function that adds two numbers, then explain it.",
         system="You are a helpful assistant. Use Markdown.",
     )
-    wait(browser, lambda d: _grew(d, 12), timeout=120, what="gemma's answer growing")
+    wait(browser, lambda d: _grew(d, 12), timeout=180, what="gemma's answer growing")
     screenshot(browser, "chat-mid-stream.png")
+    # Its packaged cap is 256 tokens: minutes on a busy 2-core machine, so the answer is stopped here;
+    # a finished answer's statistics are checked with the tiny model above.
     answer = assistant_bubbles(browser)[-1]
-    wait(
-        browser,
-        lambda _: answer.find_elements(By.CSS_SELECTOR, ".stats"),
-        timeout=180,
-        what="the answer done",
-    )
+    browser.find_element(By.ID, "chat-stop").click()
+    wait(browser, lambda _: answer.find_elements(By.CSS_SELECTOR, ".stats"), timeout=30, what="gemma ended")
     stats = answer.find_element(By.CSS_SELECTOR, ".stats").text
-    assert re.fullmatch(r"TTFT \d+(\.\d+)? m?s · \d+(\.\d)? tok/s · \d+ tokens · (stop|length)", stats), stats
+    # Stopped (the rule), or finished on its own just before the click (the base model rarely ends).
+    stopped = r"stopped · TTFT \d+(\.\d+)? m?s · ≈\d+(\.\d)? tok/s · \d+ chunks"
+    finished = r"TTFT \d+(\.\d+)? m?s · \d+(\.\d)? tok/s · \d+ tokens · (stop|length)"
+    assert re.fullmatch(stopped, stats) or re.fullmatch(finished, stats), stats
+    assert answer.find_element(By.CSS_SELECTOR, ".body").text.strip()
     assert console_errors(browser) == []

@@ -20,10 +20,25 @@ async function describe(model) {
   }
 }
 
+/** `task` over every item, at most `limit` at a time (a large library must not flood the server). */
+async function mapLimited(items, limit, task) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next;
+      next += 1;
+      out[i] = await task(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 /** Read /api/tags (and /api/show of each model) and redraw the table. */
 export async function refreshModels() {
   const tags = await json("/api/tags");
-  current = await Promise.all((tags.models ?? []).map(describe));
+  current = await mapLimited(tags.models ?? [], 4, describe);
   draw();
   for (const listener of listeners) listener(current);
   return current;
