@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from litestar import Response, get
+from litestar import Response, route
 from litestar.params import FromPath
 
 __all__ = ["CONTENT_SECURITY_POLICY", "HANDLERS", "asset_names"]
@@ -79,13 +79,13 @@ def _file(name: str) -> Response[bytes]:
     return Response(body, media_type=media_type, headers=_SECURITY_HEADERS)
 
 
-@get(["/ui", "/ui/"], include_in_schema=False, sync_to_thread=False)
+@route(["/ui", "/ui/"], http_method=["GET", "HEAD"], include_in_schema=False, sync_to_thread=False)
 def page() -> Response[bytes]:
     """The web page."""
     return _file(_INDEX)
 
 
-@get("/ui/{name:str}", include_in_schema=False, sync_to_thread=False)
+@route("/ui/{name:str}", http_method=["GET", "HEAD"], include_in_schema=False, sync_to_thread=False)
 def asset(name: FromPath[str]) -> Response[bytes]:
     """One of the page's files, by exact name; 404 for anything else."""
     return _file(name)

@@ -26,6 +26,9 @@ def test_page_and_files_are_served_with_security_headers(live_server: LiveServer
         assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["x-frame-options"] == "DENY"
+        head = c.head(path)
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     types = {
         ".js": "text/javascript; charset=utf-8",
         ".css": "text/css; charset=utf-8",
