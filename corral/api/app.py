@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
 from corral import __version__
+from corral.api import backends as backends_api
 from corral.api import ops
 from corral.api.errors import EXCEPTION_HANDLERS
 from corral.api.hosts import HostCheckMiddleware, cors_config
@@ -36,7 +37,7 @@ def create_app(services: Services) -> Litestar:
         route_handlers=[*ollama_routes.HANDLERS, *ollama_inference.HANDLERS, *ollama_embed.HANDLERS],
     )
     openai = Router(path="/v1", route_handlers=openai_routes.HANDLERS)
-    operations = Router(path="/", route_handlers=ops.HANDLERS)
+    operations = Router(path="/", route_handlers=[*ops.HANDLERS, *backends_api.HANDLERS])
     web_page = Router(path="/", route_handlers=ui_routes.HANDLERS)
     traffic = Traffic()
 

@@ -101,6 +101,7 @@ def serve(config: Config) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     services = build_services(config)
+    services.check_backends()
     app = create_app(services)
     traffic: Traffic = app.state[TRAFFIC_STATE_KEY]
     timeout_s = config.shutdown_timeout_ns / 1e9

@@ -135,6 +135,8 @@ class RunningModel(TypedDict, total=False):
     size_vram: int
     context_length: int
     backend: dict[str, str]
+    slots: dict[str, int]
+    """corral's addition: ``{total, in_use, waiting}``."""
     loading: dict[str, Any]
     """corral's addition, only while the model loads: ``{progress: 0..1 or None, seconds}``."""
 
@@ -287,6 +289,10 @@ class Client:
         """``GET /api/tags``: local models, newest first."""
         body = self._json("GET", "/api/tags") or {}
         return cast(list[ModelEntry], body.get("models") or [])
+
+    def backends(self) -> dict[str, Any]:
+        """``GET /api/backends`` (corral's extension): installed backends and whether they can run here."""
+        return cast(dict[str, Any], self._json("GET", "/api/backends") or {})
 
     def show(self, model: str, *, verbose: bool = False) -> ShowResponse:
         """``POST /api/show``."""

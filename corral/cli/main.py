@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import corral
 from corral.cli.client import Client, ClientError, client_base_url
 from corral.cli.commands import Command, Context, UsageError
+from corral.cli.commands import backends as backends_cmd
 from corral.cli.commands import copy as copy_cmd
 from corral.cli.commands import create as create_cmd
 from corral.cli.commands import delete as delete_cmd
@@ -36,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     push_cmd.COMMAND,
     list_cmd.COMMAND,
     ps_cmd.COMMAND,
+    backends_cmd.COMMAND,
     copy_cmd.COMMAND,
     delete_cmd.COMMAND,
     service_cmd.COMMAND,

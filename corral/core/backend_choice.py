@@ -16,12 +16,14 @@ score  backend and situation                                       rule it imple
 5      llamacpp, architecture not in its list (may fail to load)   a guess below everything
 =====  ==========================================================  =========================
 
-A backend that cannot run the model (architecture, tensor types, tokenizer, missing library)
-returns None and is left out. ``PARAMETER backend NAME`` in the Modelfile, else the
-``CORRAL_BACKEND`` setting, overrides the scores but not the probe: the named backend must be
-installed and accept the model. The reason shown by ``/api/ps`` and ``/api/show`` is the
-winner's :attr:`~corral.core.engine.Fit.reason` plus how it won (for a model not loaded,
-``/api/show`` runs the probes again and reports what the policy would pick now).
+A backend that is unavailable on this host (its Python extra missing: see
+:func:`backend_status`) is never probed. A backend that cannot run the model (architecture, tensor
+types, tokenizer) returns None and is left out. ``PARAMETER backend NAME`` in the Modelfile, else
+the ``CORRAL_BACKEND`` setting, overrides the scores but not the probe: the named backend must be
+installed, available and accept the model, or the request is refused (400) with the reason.
+The reason shown by ``/api/ps`` and ``/api/show`` is the winner's
+:attr:`~corral.core.engine.Fit.reason` plus how it won (for a model not loaded, ``/api/show`` runs
+the probes again and reports what the policy would pick now).
 """
 
 from __future__ import annotations
@@ -29,14 +31,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
-from corral.core.engine import Backend, Fit, HostInfo, ModelSpec
+from corral.core.engine import Backend, BackendStatus, Fit, HostInfo, ModelSpec
 from corral.core.errors import CorralError
 from corral.core.gguf import read_gguf
 from corral.core.store import LocalModel
 
-__all__ = ["Choice", "choose_backend", "explain_choice", "model_spec"]
+__all__ = ["Choice", "backend_status", "check_override", "choose_backend", "explain_choice", "model_spec"]
 
 log = logging.getLogger("corral.scheduler")
 
@@ -48,6 +51,47 @@ class Choice:
     backend: Backend
     fit: Fit
     reason: str
+
+
+def backend_status(backend: Backend, host: HostInfo) -> BackendStatus:
+    """``backend.status(host)`` when the backend has that optional method, else available.
+
+    A plugin's failing ``status`` makes it unavailable with the error as the reason, rather than
+    failing the caller."""
+    report = getattr(backend, "status", None)
+    if report is None:
+        return BackendStatus(True, "installed (the plugin reports no status)", _distribution_version(backend))
+    try:
+        status = report(host)
+    except Exception as exc:
+        log.warning("backend %s status failed: %s", backend.name, exc)
+        return BackendStatus(False, f"its status check failed: {type(exc).__name__}: {exc}")
+    if not isinstance(status, BackendStatus):
+        return BackendStatus(False, f"its status check returned {type(status).__name__}, not BackendStatus")
+    return status
+
+
+def _distribution_version(backend: Backend) -> str | None:
+    """The version of the distribution that ships ``backend`` (a plugin without ``status``)."""
+    top = type(backend).__module__.partition(".")[0]
+    try:
+        dists = metadata.packages_distributions().get(top, [])
+        return metadata.version(dists[0]) if dists else None
+    except (metadata.PackageNotFoundError, OSError):
+        return None
+
+
+def check_override(name: str, backends: Mapping[str, Backend], host: HostInfo) -> Backend:
+    """The backend ``name`` names, if installed and available; else a 400 that says why (and, for
+    a missing extra, what to install)."""
+    backend = backends.get(name)
+    if backend is None:
+        installed = ", ".join(sorted(backends))
+        raise CorralError(f'backend "{name}" is not installed (installed: {installed})', 400)
+    status = backend_status(backend, host)
+    if not status.available:
+        raise CorralError(f'backend "{name}" is not available: {status.reason}', 400)
+    return backend
 
 
 def model_spec(local: LocalModel) -> ModelSpec:
@@ -83,18 +127,18 @@ def choose_backend(
     if not backends:
         raise CorralError("no inference backend is installed: pip install 'corral[llamacpp]'", 500)
     if override:
-        backend = backends.get(override)
-        if backend is None:
-            raise CorralError(
-                f'backend "{override}" is not installed (installed: {", ".join(sorted(backends))})', 500
-            )
+        backend = check_override(override, backends, host)
         fit = backend.probe(spec, host)
         if fit is None:
-            raise CorralError(f'backend "{override}" cannot run model {spec.name} ({spec.architecture})', 500)
+            raise CorralError(f'backend "{override}" cannot run model {spec.name} ({spec.architecture})', 400)
         return Choice(backend, fit, f"{fit.reason} (chosen by override)")
     fits: list[tuple[float, int, Backend, Fit]] = []
     refusals: list[str] = []
     for order, backend in enumerate(backends.values()):
+        status = backend_status(backend, host)
+        if not status.available:
+            refusals.append(f"{backend.name} (unavailable: {status.reason})")
+            continue
         try:
             fit = backend.probe(spec, host)
         except Exception as exc:  # a plugin's bug must not take the model down with it
@@ -107,7 +151,7 @@ def choose_backend(
     if not fits:
         raise CorralError(
             f"no installed backend can run model {spec.name} (architecture {spec.architecture}; "
-            f"tried {', '.join(refusals)})",
+            f"tried {'; '.join(refusals)})",
             500,
         )
     fits.sort(key=lambda f: (f[0], f[1]), reverse=True)

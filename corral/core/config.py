@@ -170,7 +170,13 @@ SETTINGS: tuple[Setting, ...] = (
         "How long an idle model stays loaded (duration or seconds; <0 forever)",
         _parse_duration,
     ),
-    Setting("NUM_PARALLEL", "1", "Generations served at once per loaded model", _parse_int),
+    Setting(
+        "NUM_PARALLEL",
+        "0",
+        "Generations served at once per loaded model (slots, each with num_ctx of context); "
+        "0 = auto: up to 4 when memory allows",
+        _parse_int,
+    ),
     Setting(
         "MAX_LOADED_MODELS",
         "3",
@@ -268,7 +274,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         host=values["HOST"],
         models=values["MODELS"],
         keep_alive_ns=values["KEEP_ALIVE"],
-        num_parallel=max(1, values["NUM_PARALLEL"]),
+        num_parallel=max(0, values["NUM_PARALLEL"]),
         max_loaded_models=max(1, values["MAX_LOADED_MODELS"]),
         max_queue=max(1, values["MAX_QUEUE"]),
         context_length=max(0, values["CONTEXT_LENGTH"]),

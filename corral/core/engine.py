@@ -3,8 +3,9 @@
 A *Backend* looks at a model and says whether and how well it can run it (:meth:`Backend.probe`),
 then loads it into a *Runner* (:meth:`Backend.load`). A Runner owns the loaded weights: it
 tokenizes, detokenizes, generates token by token and embeds. Runners never see HTTP, templates or
-stop strings; the core does those. Plugins provide backends through the ``corral_backends`` hook
-(see :mod:`corral.plugins.hookspecs`).
+stop strings; the core does those. Plugins provide backends through the
+``corral_register_backends`` hook (see :mod:`corral.plugins.hookspecs`, which summarises this
+contract beside the hooks).
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "Backend",
+    "BackendStatus",
     "Fit",
     "GenerateParams",
     "HostInfo",
     "LoadParams",
     "ModelSpec",
+    "PromptStats",
     "Runner",
+    "RunnerCapabilities",
     "SamplingOptions",
     "TokenLogprob",
     "TokenOut",
+    "capabilities_of",
 ]
 
 
@@ -39,6 +44,20 @@ class HostInfo:
     cuda_devices: int = 0
     metal: bool = False
     gpu_memory_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """Whether a backend can run anything on this host, in words an operator reads
+    (``corral backends``, ``GET /api/backends``)."""
+
+    available: bool
+    reason: str
+    """Why it is (un)available. When a Python extra is missing, the ``pip install`` line that adds it."""
+    version: str | None = None
+    """The engine's version (the library's, e.g. llama-cpp-python's), when known."""
+    accelerator: str = "cpu"
+    """What it would run on here: ``cpu``, ``cuda`` or ``metal`` (``cpu`` when unavailable)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +107,9 @@ class LoadParams:
     use_mmap: bool | None = None
     embedding: bool = False
     """Load for embeddings rather than generation."""
+    num_parallel: int = 0
+    """Sequences to serve at once (slots), each with ``num_ctx`` tokens of context; 0 lets the
+    backend decide (llama.cpp: up to 4 when memory allows). Single-sequence backends ignore it."""
 
 
 @dataclass(frozen=True)
@@ -112,10 +134,16 @@ class GenerateParams:
     """One generation request as a Runner sees it."""
 
     prompt_tokens: Sequence[int]
+    """Already fitted to the context by the core (:mod:`corral.core.limits`)."""
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
     num_predict: int = -1
-    """Tokens to generate at most; -1 until the context is full."""
+    """Tokens to generate at most. The core always passes a positive limit (Ollama's -1, -2 and 0
+    become ten times the context); -1 is kept for runners called directly."""
     num_keep: int = 4
+    """Prompt tokens a context shift keeps (-1: the whole prompt)."""
+    shift: bool = True
+    """When the context fills: drop the oldest half after ``num_keep`` and go on (runners whose
+    capabilities say ``context_shift``); False ends the generation there (``done_reason: "length"``)."""
     grammar: str | None = None
     """A GBNF grammar constraining the output, or None."""
     json_schema: Mapping[str, Any] | None = None
@@ -134,6 +162,38 @@ class TokenLogprob:
 
 
 @dataclass(frozen=True)
+class PromptStats:
+    """How a runner handled a prompt: reported on a generation's first :class:`TokenOut`."""
+
+    evaluated: int
+    """Prompt tokens computed by this generation."""
+    cached: int = 0
+    """Prompt tokens whose KV cache was reused (from this slot's previous request or copied from
+    another slot); ``evaluated + cached`` is the prompt's length."""
+
+
+@dataclass(frozen=True)
+class RunnerCapabilities:
+    """What a Runner can do. The core checks a request against these *before* it runs, and refuses
+    (400) what the runner cannot honour instead of letting it be ignored."""
+
+    sequences: int = 1
+    """Generations the runner serves at once: ``generate`` may be called from this many threads
+    concurrently (1: the scheduler serialises)."""
+    constrained_output: bool = False
+    """``grammar``, ``json_schema`` and ``json_mode`` in :class:`GenerateParams` are enforced."""
+    logprobs: bool = False
+    """``logprobs``/``top_logprobs`` are reported on each :class:`TokenOut`."""
+    context_shift: bool = False
+    """A generation that fills the context shifts the window itself (see ``GenerateParams.shift``);
+    without it the core ends generation when the context is full."""
+    embeddings: bool = False
+    """``embed`` works (on a runner loaded with ``LoadParams.embedding``)."""
+    images: bool = False
+    """Images in the prompt are understood (a projector is loaded)."""
+
+
+@dataclass(frozen=True)
 class TokenOut:
     """One generated token."""
 
@@ -144,23 +204,31 @@ class TokenOut:
     top_logprobs: tuple[TokenLogprob, ...] = ()
     eog: bool = False
     """True when the token ends generation (EOS/EOT); its piece is not shown to the user."""
+    prompt: PromptStats | None = None
+    """Set on the first token of a generation by runners that cache prompts."""
 
 
 @runtime_checkable
 class Runner(Protocol):
     """A loaded model. Methods are called from worker threads, never from the event loop.
 
-    ``generate`` may be called from up to ``max_parallel`` threads at once; a runner that cannot
-    interleave generations sets ``max_parallel = 1`` and the scheduler serialises for it.
+    A runner may declare ``capabilities: RunnerCapabilities`` (not part of the protocol, looked up
+    with ``getattr``). Without it, it serves one generation at a time, with no constrained output,
+    logprobs or context shift — the simple path for a plugin. (A legacy ``max_parallel`` attribute
+    is read as ``capabilities.sequences``.) With ``sequences > 1``, ``generate`` is called from that
+    many threads at once, each consuming its own iterator; a batching runner interleaves them.
+
+    The core fits prompts to ``context_length`` and enforces ``num_predict`` itself; a runner only
+    has to stop at EOG, at ``cancel``, when closed, and when its context is full (or shift it).
     """
 
     backend: str
     context_length: int
+    """Context of one sequence (``num_ctx``, capped at the model's trained length)."""
     memory_bytes: int
     """Total memory the loaded model uses."""
     vram_bytes: int
     """The part of ``memory_bytes`` held in accelerator memory."""
-    max_parallel: int
 
     def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = True) -> list[int]:
         """Text to token ids (``add_special`` adds BOS/EOS as the model's metadata says)."""
@@ -182,8 +250,18 @@ class Runner(Protocol):
 class Backend(Protocol):
     """An inference engine. ``name`` is what ``PARAMETER backend`` and ``CORRAL_BACKEND`` use.
 
-    Optional method (not part of the protocol, so backends without it keep working; the core
-    looks it up with ``getattr``)::
+    Optional methods (not part of the protocol, so backends without them keep working; the core
+    looks them up with ``getattr``)::
+
+        def status(self, host: HostInfo) -> BackendStatus: ...
+
+    Whether the backend can run at all on ``host`` (its library importable, its version, the
+    accelerator it would use). A backend whose Python dependency is missing stays registered and
+    answers ``available=False`` with a reason naming the extra to install; the core then never
+    probes it, refuses it as an override with that reason, and lists it in ``corral backends``.
+    Without the method a backend counts as available. Must be cheap and never raise.
+
+    ::
 
         def load_progress(self, model: ModelSpec) -> float | None: ...
 
@@ -204,3 +282,12 @@ class Backend(Protocol):
     def load(self, model: ModelSpec, params: LoadParams) -> Runner:
         """Load ``model`` and return a ready Runner. Raise :class:`corral.core.errors.CorralError`
         with a clear message when the model cannot be loaded."""
+
+
+def capabilities_of(runner: Runner) -> RunnerCapabilities:
+    """A runner's declared capabilities; a runner without them serves one plain generation at a time
+    (a legacy ``max_parallel`` attribute counts as ``sequences``)."""
+    declared = getattr(runner, "capabilities", None)
+    if isinstance(declared, RunnerCapabilities):
+        return declared
+    return RunnerCapabilities(sequences=max(1, int(getattr(runner, "max_parallel", 1) or 1)))

@@ -77,6 +77,8 @@ OPTIONS: Mapping[str, OptionSpec] = dict(
         _spec("main_gpu", "int", 0, load_time=True, minimum=0),
         _spec("use_mmap", "bool", None, load_time=True),
         _spec("num_thread", "int", 0, load_time=True, minimum=0),
+        # corral's own (Ollama #4894): slots for this model; 0 = the server's NUM_PARALLEL.
+        _spec("num_parallel", "int", 0, load_time=True, minimum=0, maximum=64),
         # Runtime options.
         _spec("num_keep", "int", 4, minimum=-1),
         _spec("seed", "int", -1, minimum=_INT64_MIN, maximum=_INT64_MAX),
@@ -216,6 +218,7 @@ def resolve_options(
     request_options: Mapping[str, Any] | None,
     *,
     default_num_ctx: int,
+    default_num_parallel: int = 0,
     embedding: bool = False,
 ) -> ResolvedOptions:
     """Merge and check options: built-in defaults, then the model's params, then the request's.
@@ -251,6 +254,7 @@ def resolve_options(
         num_thread=get("num_thread"),
         use_mmap=get("use_mmap"),
         embedding=embedding,
+        num_parallel=get("num_parallel") or default_num_parallel,
     )
     sampling = SamplingOptions(
         **{f.name: get(f.name) for f in dataclasses.fields(SamplingOptions)},

@@ -21,8 +21,8 @@ from anyio import to_thread
 from corral.core.backend_choice import Choice, choose_backend, explain_choice, model_spec
 from corral.core.config import Config
 from corral.core.durations import FOREVER_NS
-from corral.core.engine import Backend, HostInfo, LoadParams, ModelSpec, Runner
-from corral.core.errors import QueueFull
+from corral.core.engine import Backend, HostInfo, LoadParams, ModelSpec, Runner, capabilities_of
+from corral.core.errors import CorralError, QueueFull
 from corral.core.events import (
     Event,
     ModelLoaded,
@@ -54,6 +54,12 @@ class Loaded:
     load_params: LoadParams
     slots: asyncio.Semaphore
     load_duration_ns: int
+    num_slots: int = 1
+    """Generations the runner serves at once."""
+    in_use: int = 0
+    """Slots held by requests right now."""
+    waiting: int = 0
+    """Requests waiting for a slot of this model."""
     active: int = 0
     keep_alive_ns: int = 0
     expires_at_ns: int = 0
@@ -149,12 +155,16 @@ class Scheduler:
         started = time.perf_counter_ns()
         try:
             loaded, _ = await self._acquire(local, load, load_key, backend_override)
+            loaded.waiting += 1
             try:
                 await loaded.slots.acquire()
             except BaseException:
                 with anyio.CancelScope(shield=True):
                     await self._release(loaded, keep_alive_ns)
                 raise
+            finally:
+                loaded.waiting -= 1
+            loaded.in_use += 1
             admitted = True
         finally:
             self._pending -= 1
@@ -166,6 +176,7 @@ class Scheduler:
             yield Lease(loaded, load_ns)
         finally:
             self.emit(RequestReleased(rid, name))
+            loaded.in_use -= 1
             loaded.slots.release()
             with anyio.CancelScope(shield=True):
                 await self._release(loaded, keep_alive_ns)
@@ -186,7 +197,19 @@ class Scheduler:
                         await self._unload_locked(current, "reload")
                         continue
                 elif len(self.loaded) < self.config.max_loaded_models:
-                    break
+                    need = await self._memory_needed(local, load, override)
+                    if need <= self.memory_free():
+                        break
+                    victim = self._lru_idle()
+                    if victim is not None:
+                        await self._unload_locked(victim, "evicted")
+                        continue
+                    if not self.loaded:
+                        raise CorralError(
+                            f"model requires more system memory ({_gib(need)}) than is available "
+                            f"({_gib(self.memory_free())})",
+                            500,
+                        )
                 else:
                     victim = self._lru_idle()
                     if victim is not None:
@@ -196,6 +219,36 @@ class Scheduler:
             loaded = await self._load_locked(local, key, load, load_key, override)
             loaded.active += 1
             return loaded, loaded.load_duration_ns
+
+    def memory_budget(self) -> int:
+        """Bytes loaded models may use together: 90% of the host's memory (0: no budget known)."""
+        return int(self.host.memory_bytes * MEMORY_SHARE)
+
+    def memory_free(self) -> int:
+        """What the budget leaves after the loaded models (a huge number when no budget is known)."""
+        budget = self.memory_budget()
+        if budget <= 0:
+            return 1 << 62
+        return budget - sum(m.runner.memory_bytes - m.runner.vram_bytes for m in self.loaded.values())
+
+    async def _memory_needed(self, local: LocalModel, load: LoadParams, override: str | None) -> int:
+        """The backend's estimate for loading ``local`` (optional ``estimate_memory``), else the
+        size of its weights; 0 when it would run on an accelerator (VRAM is the backend's to check)."""
+
+        def estimate() -> int:
+            spec = model_spec(local)
+            choice = choose_backend(spec, self.host, self.backends, override or self.config.backend or None)
+            if choice.fit.gpu:
+                return 0
+            report = getattr(choice.backend, "estimate_memory", None)
+            if report is not None:
+                return int(report(spec, load))
+            try:
+                return spec.model_path.stat().st_size
+            except OSError:
+                return 0
+
+        return await to_thread.run_sync(estimate)
 
     def _lru_idle(self) -> Loaded | None:
         idle = [m for m in self.loaded.values() if m.active == 0 and not m.closing]
@@ -219,7 +272,11 @@ class Scheduler:
             # No await between here and ``self.loaded[key] = ...``: /api/ps never misses the model.
             self.loading.pop(key, None)
         took = time.perf_counter_ns() - start
-        parallel = max(1, min(self.config.num_parallel, runner.max_parallel))
+        # The runner says how many sequences it got (a batching backend sizes its slots from
+        # load.num_parallel and memory); a configured NUM_PARALLEL bounds it further.
+        parallel = max(1, capabilities_of(runner).sequences)
+        if load.num_parallel > 0:
+            parallel = min(parallel, load.num_parallel)
         loaded = Loaded(
             key=key,
             local=local,
@@ -230,6 +287,7 @@ class Scheduler:
             load_params=load,
             slots=asyncio.Semaphore(parallel),
             load_duration_ns=took,
+            num_slots=parallel,
         )
         self.loaded[key] = loaded
         self.emit(
@@ -330,6 +388,14 @@ class Scheduler:
     def pending(self) -> int:
         """Requests waiting for a runner."""
         return self._pending
+
+
+MEMORY_SHARE = 0.9
+"""Share of the host's RAM that loaded models may use together (the rest is the OS's and ours)."""
+
+
+def _gib(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GiB"
 
 
 def _model_key(local: LocalModel) -> str:

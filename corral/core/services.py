@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 
+from corral.core.backend_choice import backend_status, check_override
 from corral.core.catalog import Catalog
 from corral.core.config import Config
 from corral.core.engine import HostInfo
+from corral.core.errors import CorralError
+from corral.core.host import detect_host
 from corral.core.inference import Inference
 from corral.core.inference.embed import Embedder
 from corral.core.scheduler import Scheduler
@@ -18,15 +20,6 @@ from corral.plugins.manager import Plugins, build_plugins
 __all__ = ["Services", "detect_host"]
 
 log = logging.getLogger("corral")
-
-
-def detect_host() -> HostInfo:
-    """Describe this machine for backend probes (CPU count, memory; accelerators come from backends)."""
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        memory = 0
-    return HostInfo(cpu_count=os.cpu_count() or 1, memory_bytes=memory)
 
 
 @dataclass
@@ -49,6 +42,19 @@ class Services:
         self.scheduler = Scheduler(self.config, self.plugins.backends, self.host, emit=self.plugins.emit)
         self.inference = Inference(self.config, self.store, self.scheduler, emit=self.plugins.emit)
         self.embedder = Embedder(self.config, self.store, self.scheduler, emit=self.plugins.emit)
+
+    def check_backends(self) -> None:
+        """Say at start-up which backends cannot run here and what to install; refuse a
+        ``CORRAL_BACKEND`` that names a missing or unavailable backend (raises CorralError)."""
+        for backend in self.plugins.backends.values():
+            status = backend_status(backend, self.host)
+            if not status.available:
+                log.info("backend %s unavailable: %s", backend.name, status.reason)
+        if self.config.backend:
+            try:
+                check_override(self.config.backend, self.plugins.backends, self.host)
+            except CorralError as exc:
+                raise CorralError(f"CORRAL_BACKEND={self.config.backend}: {exc.message}") from None
 
     def start(self) -> None:
         """Prepare the store (create folders; prune unreferenced blobs unless NOPRUNE)."""

@@ -13,6 +13,27 @@ third-party plugin can do too.
 Hooks take their arguments by keyword; a hook implementation may accept only the arguments it
 needs, so new arguments can be added later without breaking existing plugins.
 
+**The backend contract**, in one view (the types live in :mod:`corral.core.engine`, which core
+and plugins both import; nothing else is needed to write an engine):
+
+* ``Backend`` — ``name``; ``probe(model: ModelSpec, host: HostInfo) -> Fit | None`` (cheap, never
+  raises); ``load(model, params: LoadParams) -> Runner`` (raises ``CorralError`` with a clear
+  message). Optional: ``status(host) -> BackendStatus`` (available here? version, accelerator;
+  an unavailable backend is never probed and is listed with its reason by ``corral backends``),
+  ``load_progress(model) -> float | None``.
+* ``Runner`` — ``backend``, ``context_length`` (one sequence's), ``memory_bytes``, ``vram_bytes``;
+  ``tokenize``, ``detokenize``, ``generate(params: GenerateParams, cancel) -> Iterator[TokenOut]``,
+  ``embed``, ``close``. Optional: ``capabilities: RunnerCapabilities`` (sequences served at once,
+  constrained output, logprobs, context shift, embeddings, images — the core refuses with 400
+  what a runner does not declare, before it runs), ``kv_usage() -> (used, capacity)``.
+* The core fits every prompt to ``context_length`` and passes a positive ``num_predict``
+  (:mod:`corral.core.limits`): a runner only stops at an end-of-generation token, ``cancel``,
+  ``close`` and a full context (or shifts it, if it declares ``context_shift``). A runner that
+  serves one sequence and declares nothing is valid: that is the simple path.
+
+Model sources implement :class:`corral.core.sources.ModelSource`; events are the dataclasses of
+:mod:`corral.core.events`.
+
 Hooks are grouped by phase:
 
 * **Startup** — :func:`corral_register_backends`, :func:`corral_register_model_sources`,

@@ -14,6 +14,7 @@ from corral.core.engine import Backend
 from corral.core.events import Event
 from corral.core.sources import ModelSource
 from corral.plugins import PROJECT_NAME, hookspecs
+from corral.plugins.unavailable import unavailable_plugin
 
 __all__ = ["BUILTIN_PLUGINS", "Plugins", "build_plugins"]
 
@@ -93,7 +94,15 @@ def build_plugins(
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     for name in builtins:
-        module: ModuleType = importlib.import_module(name)
+        try:
+            module: ModuleType = importlib.import_module(name)
+        except ImportError as exc:
+            standin = unavailable_plugin(name, exc)
+            if standin is None:
+                raise
+            log.warning("built-in plugin %s cannot be imported: %s", name, exc)
+            pm.register(standin, name=name)
+            continue
         pm.register(module, name=name)
     if entry_points:
         pm.load_setuptools_entrypoints(PROJECT_NAME)

@@ -52,10 +52,16 @@ def test_table_columns_and_until() -> None:
     models = [
         _model("a:latest", NOW + timedelta(minutes=4, seconds=59)),
         _model("b:latest", NOW + timedelta(days=365 * 292)),
-        _model("c:latest", NOW - timedelta(seconds=1), size_vram=253_000_000),
+        _model(
+            "c:latest",
+            NOW - timedelta(seconds=1),
+            size_vram=253_000_000,
+            slots={"total": 4, "in_use": 4, "waiting": 3},
+        ),
     ]
     lines = format_running(models, now=NOW).splitlines()
-    assert re.split(r" {4,}", lines[0]) == ["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "BACKEND"]
+    header = ["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "SLOTS", "BACKEND"]
+    assert re.split(r" {4,}", lines[0]) == header
     rows = [re.split(r" {4,}", line) for line in lines[1:]]
     assert rows[0] == [
         "a:latest",
@@ -64,10 +70,11 @@ def test_table_columns_and_until() -> None:
         "100% CPU",
         "4096",
         "4 minutes from now",
+        "-",
         "llamacpp",
     ]
     assert rows[1][5] == "Forever"
-    assert rows[2][3:6] == ["100% GPU", "4096", "Stopping..."]
+    assert rows[2][3:7] == ["100% GPU", "4096", "Stopping...", "4/4 +3 waiting"]
     assert format_running(models, prefix="b", now=NOW).splitlines()[1].startswith("b:latest")
 
 
@@ -86,6 +93,7 @@ def test_ps_and_stop_against_the_server(
         "PROCESSOR",
         "CONTEXT",
         "UNTIL",
+        "SLOTS",
         "BACKEND",
     ]
 
@@ -100,6 +108,7 @@ def test_ps_and_stop_against_the_server(
         "100% CPU",
         str(running["context_length"]),
         "59 minutes from now",
+        f"0/{running['slots']['total']}",
         "llamacpp",
     ]
 

@@ -179,6 +179,8 @@ async def ps(services: Svc) -> Response[bytes]:
                 "size_vram": loaded.runner.vram_bytes,
                 "context_length": loaded.runner.context_length,
                 "backend": {"name": loaded.choice.backend.name, "reason": loaded.choice.reason},
+                # corral's: slots in use and requests waiting for one (Ollama #11695).
+                "slots": {"total": loaded.num_slots, "in_use": loaded.in_use, "waiting": loaded.waiting},
             }
         )
     return json_response({"models": models})

@@ -99,6 +99,7 @@ def generate_input(req: GenerateRequest) -> GenerateInput:
         logprobs=req.logprobs,
         top_logprobs=req.top_logprobs,
         truncate=req.truncate is not False,
+        shift=req.shift is not False,
         debug_render_only=req.debug_render_only,
     )
 
@@ -136,5 +137,6 @@ def chat_input(req: ChatRequest) -> ChatInput:
         logprobs=req.logprobs,
         top_logprobs=req.top_logprobs,
         truncate=req.truncate is not False,
+        shift=req.shift is not False,
         debug_render_only=req.debug_render_only,
     )

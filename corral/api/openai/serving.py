@@ -3,6 +3,7 @@ one JSON object or an SSE stream ending in ``data: [DONE]``."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -35,34 +36,61 @@ SSE = "text/event-stream"
 
 
 async def _start(run: Callable[[I], AsyncIterator[Chunk]], inputs: list[I]) -> tuple[Chunk, Choices]:
-    """Start the generations one after the other (choice i is ``inputs[i]``).
+    """Run the generations of every choice (choice i is ``inputs[i]``) side by side.
 
-    The first chunk is awaited here so that errors raised before any output (unknown model,
-    bad options...) keep their HTTP status instead of arriving inside a 200 stream.
+    The first chunk of choice 0 is awaited here so that errors raised before any output (unknown
+    model, bad options...) keep their HTTP status instead of arriving inside a 200 stream. The
+    other choices start once it is there: by then choice 0's prompt is in the runner's KV cache,
+    so a batching runner copies it instead of evaluating it again, and all choices decode in
+    parallel (a one-sequence runner serves them in turn). Chunks of different choices interleave.
     """
     chunks = run(inputs[0])
     first = await anext(chunks)
 
     async def choices() -> Choices:
         yield 0, first
+        if first.done and len(inputs) == 1:
+            return
+        queue: asyncio.Queue[tuple[int, Chunk] | BaseException | None] = asyncio.Queue()
+
+        async def pump(i: int, source: AsyncIterator[Chunk]) -> None:
+            try:
+                async for chunk in source:
+                    await queue.put((i, chunk))
+            except Exception as exc:  # handed to the consumer, which re-raises it
+                await queue.put(exc)
+            finally:
+                await queue.put(None)
+
+        tasks = []
         if not first.done:
-            async for chunk in chunks:
-                yield 0, chunk
-        for i, inp in enumerate(inputs[1:], start=1):
-            async for chunk in run(inp):
-                yield i, chunk
+            tasks.append(asyncio.create_task(pump(0, chunks)))
+        tasks += [asyncio.create_task(pump(i, run(inp))) for i, inp in enumerate(inputs[1:], start=1)]
+        try:
+            remaining = len(tasks)
+            while remaining:
+                item = await queue.get()
+                if item is None:
+                    remaining -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     return first, choices()
 
 
 async def _forced(choices: Choices) -> Choices:
     """Tool-call forcing: hold each choice's output and hand it over joined, parsed as a call."""
-    held: list[Chunk] = []
+    held: dict[int, list[Chunk]] = {}
     async for i, chunk in choices:
-        held.append(chunk)
+        held.setdefault(i, []).append(chunk)
         if chunk.done:
-            yield i, out.forced_call(join_chunks(held))
-            held = []
+            yield i, out.forced_call(join_chunks(held.pop(i)))
 
 
 async def _joined(choices: Choices, count: int) -> list[Chunk]:
@@ -96,16 +124,16 @@ def _debug_reply(env: out.Envelope, obj: str, info: dict[str, Any]) -> Response[
 async def _chat_stream(env: out.Envelope, plan: ChatPlan, choices: Choices) -> AsyncIterator[dict[str, Any]]:
     started: set[int] = set()
     calls: dict[int, int] = {}
-    finals: list[Chunk] = []
+    finals: dict[int, Chunk] = {}
     async for i, chunk in choices:
         for obj in out.chat_chunk(env, i, chunk, first=i not in started, calls_before=calls.get(i, 0)):
             yield obj
         started.add(i)
         calls[i] = calls.get(i, 0) + len(chunk.tool_calls)
         if chunk.done:
-            finals.append(chunk)
+            finals[i] = chunk
     if plan.include_usage:
-        yield out.usage_chunk(env, finals)
+        yield out.usage_chunk(env, [finals[i] for i in sorted(finals)])
 
 
 @post("/chat/completions", status_code=200)
@@ -133,7 +161,7 @@ async def _completion_stream(
     env: out.Envelope, plan: CompletionPlan, choices: Choices
 ) -> AsyncIterator[dict[str, Any]]:
     offsets: dict[int, int] = {}
-    finals: list[Chunk] = []
+    finals: dict[int, Chunk] = {}
     async for i, chunk in choices:
         text = chunk.content if i in offsets else plan.echo[i] + chunk.content
         start = offsets.get(i, len(plan.echo[i]))
@@ -141,9 +169,9 @@ async def _completion_stream(
         lp = out.completion_logprobs(chunk.logprobs, start) if plan.logprobs is not None else None
         yield out.completion_chunk(env, i, text, chunk, lp, plan.include_usage)
         if chunk.done:
-            finals.append(chunk)
+            finals[i] = chunk
     if plan.include_usage:
-        yield out.completion_usage_chunk(env, finals, plan.prompts)
+        yield out.completion_usage_chunk(env, [finals[i] for i in sorted(finals)], plan.prompts)
 
 
 @post("/completions", status_code=200)

@@ -80,16 +80,20 @@ def finish_reason(chunk: Chunk, has_tool_calls: bool) -> str:
     return "length" if chunk.done_reason == "length" else "stop"
 
 
-def usage(chunks: list[Chunk], prompts: int = 1) -> dict[str, int]:
+def usage(chunks: list[Chunk], prompts: int = 1) -> dict[str, Any]:
     """Token counts over the final chunks of every choice, ordered prompt by prompt: each of the
     ``prompts`` distinct prompts is counted once, however many choices it has."""
     per_prompt = max(1, len(chunks) // max(1, prompts))
-    prompt = sum(c.metrics.prompt_eval_count for c in chunks[::per_prompt] if c.metrics)
+    firsts = [c.metrics for c in chunks[::per_prompt] if c.metrics]
+    # OpenAI's prompt_tokens is the whole prompt; the part served from the KV cache is a detail.
+    cached = sum(m.prompt_cached for m in firsts)
+    prompt = sum(m.prompt_eval_count for m in firsts) + cached
     completion_tokens = sum(c.metrics.eval_count for c in chunks if c.metrics)
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": cached},
     }
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
+
 from corral.backends.cpu_ref.config import SUPPORTED_ARCHITECTURES, Unsupported
 from corral.backends.cpu_ref.model import Transformer
 from corral.backends.cpu_ref.runner import CpuRefRunner
 from corral.backends.cpu_ref.threads import limit_blas_threads, physical_cores
 from corral.backends.cpu_ref.weights import DEQUANTIZABLE, load_weights
-from corral.core.engine import Fit, HostInfo, LoadParams, ModelSpec
+from corral.core.engine import BackendStatus, Fit, HostInfo, LoadParams, ModelSpec
 from corral.core.errors import CorralError
 from corral.core.gguf import read_gguf
 from corral.core.tokenizer import PRE_TOKENIZERS, GGUFTokenizer, UnsupportedTokenizer
@@ -31,6 +33,11 @@ class CpuRefBackend:
     checked against (see :mod:`corral.testing.agreement`)."""
 
     name = "cpu-ref"
+
+    def status(self, host: HostInfo) -> BackendStatus:
+        """Always available: it needs only numpy, a base dependency."""
+        del host
+        return BackendStatus(True, "numpy reference engine (float32, CPU)", f"numpy {np.__version__}")
 
     def probe(self, model: ModelSpec, host: HostInfo) -> Fit | None:
         """A fit for the llama family and Gemma 3 with dequantizable tensors; None (with the

@@ -12,8 +12,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corral.backends.cpu_ref.model import Transformer
-from corral.core.engine import GenerateParams, TokenOut
+from corral.core.engine import GenerateParams, RunnerCapabilities, TokenOut
 from corral.core.errors import BadRequest, CorralError
+from corral.core.limits import INPUT_TOO_LONG
 from corral.core.sampling import Sampler, token_logprobs
 from corral.core.token_ids import check_token_ids
 from corral.core.tokenizer import GGUFTokenizer
@@ -48,13 +49,13 @@ class GenerationInfo:
 class CpuRefRunner:
     """A model held as float32 numpy arrays with a one-sequence KV cache.
 
-    Generations, embeddings and :meth:`logits` run one at a time (``max_parallel = 1``) under a
+    Generations, embeddings and :meth:`logits` run one at a time (one sequence) under a
     lock. Consecutive generations without a seed reuse the KV cache of their common prompt
     prefix; a seeded one is evaluated from scratch so that it reproduces exactly.
     """
 
     backend = "cpu-ref"
-    max_parallel = 1
+    capabilities = RunnerCapabilities(sequences=1, logprobs=True, embeddings=True)
     vram_bytes = 0
 
     def __init__(
@@ -102,8 +103,9 @@ class CpuRefRunner:
         if not tokens:
             raise BadRequest("the prompt is empty")
         check_token_ids(tokens, self._n_vocab)
+        if len(tokens) > self.context_length:  # the core fits prompts (corral.core.limits)
+            raise BadRequest(INPUT_TOO_LONG)
         info = GenerationInfo()
-        tokens, info.truncated = _fit_context(tokens, self.context_length, params.num_keep)
         info.prompt_tokens = len(tokens)
         return self._generate(tokens, params, cancel, info)
 
@@ -252,12 +254,3 @@ class CpuRefRunner:
         finally:
             self._lock.release()
         gc.collect()
-
-
-def _fit_context(tokens: list[int], n_ctx: int, num_keep: int) -> tuple[list[int], int]:
-    """Cut a prompt that does not fit: keep the first ``num_keep`` tokens and the newest rest."""
-    if len(tokens) <= n_ctx:
-        return tokens, 0
-    keep = min(max(num_keep, 0), n_ctx - 1)
-    dropped = len(tokens) - n_ctx
-    return tokens[:keep] + tokens[keep + dropped :], dropped

@@ -7,6 +7,7 @@ corral runs (with this backend declining every model) when the ``llamacpp`` extr
 from __future__ import annotations
 
 from corral.backends.llamacpp.backend import LlamaCppBackend, known_architectures
-from corral.backends.llamacpp.runner import GenerationInfo, LlamaCppRunner
+from corral.backends.llamacpp.embed_runner import LlamaCppEmbedRunner
+from corral.backends.llamacpp.runner import LlamaCppRunner
 
-__all__ = ["GenerationInfo", "LlamaCppBackend", "LlamaCppRunner", "known_architectures"]
+__all__ = ["LlamaCppBackend", "LlamaCppEmbedRunner", "LlamaCppRunner", "known_architectures"]

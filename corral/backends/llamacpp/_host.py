@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["estimate_memory", "physical_cores", "release_freed_memory"]
+__all__ = ["available_memory", "estimate_memory", "physical_cores", "release_freed_memory"]
 
 
 def physical_cores() -> int:
@@ -36,6 +36,17 @@ def physical_cores() -> int:
     except OSError:
         pass
     return max(1, min(usable, len(cores)) if cores else usable)
+
+
+def available_memory() -> int:
+    """Bytes the kernel says can be allocated now without swapping (``MemAvailable``); 0 if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def estimate_memory(

@@ -10,9 +10,11 @@ from importlib import resources
 from typing import Any
 
 from corral.backends.llamacpp import _lib
-from corral.backends.llamacpp._host import estimate_memory, physical_cores
+from corral.backends.llamacpp._host import available_memory, estimate_memory, physical_cores
+from corral.backends.llamacpp.context import ContextSpec, open_model
+from corral.backends.llamacpp.embed_runner import LlamaCppEmbedRunner
 from corral.backends.llamacpp.runner import LlamaCppRunner
-from corral.core.engine import Fit, HostInfo, LoadParams, ModelSpec
+from corral.core.engine import BackendStatus, Fit, HostInfo, LoadParams, ModelSpec, Runner
 from corral.core.errors import CorralError
 
 __all__ = ["LlamaCppBackend", "known_architectures"]
@@ -47,6 +49,20 @@ class LlamaCppBackend:
 
     name = "llamacpp"
 
+    def status(self, host: HostInfo) -> BackendStatus:
+        """Available when llama-cpp-python imports; on a GPU when the build offloads and the host has one."""
+        build = _lib.build_info()
+        if build is None:
+            return BackendStatus(
+                False, f"llama-cpp-python is not importable ({_lib.import_error()}): {_lib.INSTALL_HINT}"
+            )
+        accelerator = _accelerator(host)
+        if build.gpu_offload and accelerator is not None:
+            kind = "metal" if host.metal and not host.cuda_devices else "cuda"
+            return BackendStatus(True, f"llama.cpp with GPU offload on {accelerator}", build.version, kind)
+        offload = "GPU offload compiled in" if build.gpu_offload else "no GPU offload in this build"
+        return BackendStatus(True, f"llama.cpp on CPU ({build.describe_cpu()}; {offload})", build.version)
+
     def probe(self, model: ModelSpec, host: HostInfo) -> Fit | None:
         """A fit for any GGUF architecture llama.cpp knows; None when llama-cpp-python is missing."""
         build = _lib.build_info()
@@ -79,8 +95,24 @@ class LlamaCppBackend:
             )
         return Fit(score=score, reason=where, gpu=gpu)
 
-    def load(self, model: ModelSpec, params: LoadParams) -> LlamaCppRunner:
-        """Load the GGUF with mmap (unless ``use_mmap`` is False) into a ready runner."""
+    def estimate_memory(self, model: ModelSpec, params: LoadParams) -> int:
+        """Bytes :meth:`load` will need (weights, KV caches of every slot), for the scheduler's budget."""
+        n_ctx = _context_size(model, params.num_ctx)
+        n_ubatch = min(max(1, params.num_batch), 512)
+        per_slot = _estimate(model, n_ctx, n_ubatch, slots=1)
+        if params.embedding:
+            return per_slot
+        slots = (
+            params.num_parallel
+            if params.num_parallel > 0
+            else auto_slots(_weights_bytes(model), per_slot - _weights_bytes(model))
+        )
+        return _estimate(model, n_ctx, n_ubatch, slots=slots)
+
+    def load(self, model: ModelSpec, params: LoadParams) -> Runner:
+        """Load the GGUF (mmap unless ``use_mmap`` is False) into a ready runner: a batching runner
+        with ``num_parallel`` slots (0: up to :data:`AUTO_SLOTS` as memory allows), or an
+        embedding runner when ``params.embedding``."""
         lib = _lib.require()
         build = _lib.build_info()
         gpu_offload = build is not None and build.gpu_offload
@@ -89,21 +121,58 @@ class LlamaCppBackend:
         n_ctx = _context_size(model, params.num_ctx)
         threads = params.num_thread if params.num_thread > 0 else physical_cores()
         gpu_layers = _gpu_layers(params.num_gpu, gpu_offload)
+        if params.embedding:
+            return self._load_embedding(lib, model, params, n_ctx, threads, gpu_layers)
         n_batch = max(1, params.num_batch)
         n_ubatch = min(n_batch, 512)
-        if params.embedding:
-            # Non-causal models must see the whole input in one micro-batch.
-            n_batch = n_ubatch = n_ctx
+        per_slot = _estimate(model, n_ctx, n_ubatch, slots=1)
+        weights = _weights_bytes(model)
+        slots = params.num_parallel if params.num_parallel > 0 else auto_slots(weights, per_slot - weights)
+        spec = ContextSpec(
+            n_ctx_seq=n_ctx,
+            n_seq=slots,
+            n_batch=n_batch,
+            n_ubatch=n_ubatch,
+            n_threads=threads,
+            gpu_layers=gpu_layers,
+            main_gpu=max(0, params.main_gpu),
+            use_mmap=params.use_mmap is not False,
+            lora=model.adapters[0] if model.adapters else None,
+        )
+        native = open_model(lib, model.model_path, spec, model.name)
+        memory = _estimate(model, native.n_ctx_seq, min(n_ubatch, native.n_ctx_seq), slots=native.n_seq)
+        # llama.cpp counts the output layer as one more offloadable layer.
+        layers = int(lib.llama_model_n_layer(native.model)) + 1
+        offloaded = layers if gpu_layers < 0 else min(gpu_layers, layers)
+        log.info(
+            "llama.cpp context for %s: %d slots x %d tokens (~%d MiB)",
+            model.name,
+            native.n_seq,
+            native.n_ctx_seq,
+            memory >> 20,
+        )
+        return LlamaCppRunner(
+            native,
+            memory_bytes=memory,
+            vram_bytes=memory * offloaded // layers,
+            n_threads=threads,
+            gpu_layers=offloaded,
+        )
+
+    def _load_embedding(
+        self, lib: Any, model: ModelSpec, params: LoadParams, n_ctx: int, threads: int, gpu_layers: int
+    ) -> LlamaCppEmbedRunner:
+        # Non-causal models must see the whole input in one micro-batch.
         kwargs: dict[str, Any] = {
             "n_ctx": n_ctx,
-            "n_batch": n_batch,
-            "n_ubatch": n_ubatch,
+            "n_batch": n_ctx,
+            "n_ubatch": n_ctx,
             "n_threads": threads,
             "n_threads_batch": threads,
             "n_gpu_layers": gpu_layers,
             "main_gpu": max(0, params.main_gpu),
             "use_mmap": params.use_mmap is not False,
-            "embedding": params.embedding,
+            "embedding": True,
             "verbose": False,
         }
         if model.adapters:
@@ -113,20 +182,27 @@ class LlamaCppBackend:
                 llm = lib.Llama(str(model.model_path), **kwargs)
             except (ValueError, RuntimeError, OSError) as exc:
                 raise CorralError(f"llama.cpp could not load model {model.name}: {exc}") from exc
-        n_ctx = int(llm.n_ctx())  # llama.cpp pads the context to a multiple of 256
-        memory = _estimate(lib, llm, model, n_ctx, min(n_ubatch, n_ctx))
-        # llama.cpp counts the output layer as one more offloadable layer.
+        n_ctx = int(llm.n_ctx())
+        memory = _estimate(model, n_ctx, n_ctx, slots=1)
         layers = int(lib.llama_model_n_layer(llm.model)) + 1
         offloaded = layers if gpu_layers < 0 else min(gpu_layers, layers)
-        return LlamaCppRunner(
-            lib,
-            llm,
-            memory_bytes=memory,
-            vram_bytes=memory * offloaded // layers,
-            embedding=params.embedding,
-            n_threads=threads,
-            gpu_layers=offloaded,
+        return LlamaCppEmbedRunner(
+            lib, llm, memory_bytes=memory, vram_bytes=memory * offloaded // layers, n_threads=threads
         )
+
+
+AUTO_SLOTS = 4
+"""Slots a model gets when NUM_PARALLEL is 0 (auto), memory allowing (llama-server's default)."""
+
+
+def auto_slots(weights_bytes: int, kv_bytes_per_slot: int) -> int:
+    """Up to :data:`AUTO_SLOTS` slots, as many as fit in 80% of the memory available now."""
+    available = available_memory()
+    if available <= 0:
+        return AUTO_SLOTS
+    budget = int(available * 0.8) - weights_bytes
+    fit = budget // max(1, kv_bytes_per_slot)
+    return int(max(1, min(AUTO_SLOTS, fit)))
 
 
 def _accelerator(host: HostInfo) -> str | None:
@@ -168,22 +244,27 @@ def _context_size(model: ModelSpec, num_ctx: int) -> int:
     return num_ctx
 
 
-def _estimate(lib: Any, llm: Any, model: ModelSpec, n_ctx: int, n_ubatch: int) -> int:
-    n_embd = int(lib.llama_model_n_embd(llm.model))
-    n_head = max(1, int(lib.llama_model_n_head(llm.model)))
-    head_dim = n_embd // n_head
+def _weights_bytes(model: ModelSpec) -> int:
     try:
-        weights = model.model_path.stat().st_size
+        return model.model_path.stat().st_size
     except OSError:
-        weights = int(lib.llama_model_size(llm.model))
+        return 0
+
+
+def _estimate(model: ModelSpec, n_ctx: int, n_ubatch: int, *, slots: int) -> int:
+    """Bytes for the weights plus ``slots`` KV caches of ``n_ctx`` tokens, from GGUF metadata."""
+    n_embd = _int_meta(model, "embedding_length") or 0
+    n_head = max(1, _int_meta(model, "attention.head_count") or 1)
+    head_dim = n_embd // n_head if n_embd else 0
+    n_vocab = _int_meta(model, "vocab_size") or 0
     return estimate_memory(
-        weights_bytes=weights,
-        n_ctx=n_ctx,
+        weights_bytes=_weights_bytes(model),
+        n_ctx=n_ctx * slots,
         n_ubatch=n_ubatch,
-        n_layer=int(lib.llama_model_n_layer(llm.model)),
+        n_layer=_int_meta(model, "block_count") or 0,
         n_head=n_head,
-        n_head_kv=max(0, int(lib.llama_model_n_head_kv(llm.model))),
+        n_head_kv=_int_meta(model, "attention.head_count_kv") or n_head,
         key_length=_int_meta(model, "attention.key_length") or head_dim,
         value_length=_int_meta(model, "attention.value_length") or head_dim,
-        n_vocab=int(lib.llama_vocab_n_tokens(lib.llama_model_get_vocab(llm.model))),
+        n_vocab=n_vocab,
     )

@@ -88,13 +88,14 @@ class SamplerChain:
     def _add(self, sampler: Any) -> None:
         self._lib.llama_sampler_chain_add(self._chain, _checked(sampler))
 
-    def sample(self, ctx: Any) -> int:
-        """Pick (and remember) the next token from the logits of the context's last output."""
+    def sample(self, ctx: Any, index: int = -1) -> int:
+        """Pick (and remember) the next token from the logits of output ``index`` of the last
+        batch (-1: its last output)."""
         lib = self._lib
         if self._grammar is None:
-            token: int = lib.llama_sampler_sample(self._chain, ctx, -1)
+            token: int = lib.llama_sampler_sample(self._chain, ctx, index)
             return token
-        logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(ctx, -1), shape=(self._n_vocab,))
+        logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(ctx, index), shape=(self._n_vocab,))
         token = self._pick(logits, with_grammar=False)
         if not self._grammar_allows(token):
             token = self._pick(logits, with_grammar=True)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Sequence
 from typing import Any
 
-from corral.core.errors import CorralError
+from corral.core.errors import BadRequest, CorralError
+from corral.core.token_ids import check_token_ids
 
-__all__ = ["token_piece", "tokenize_utf8", "utf8"]
+__all__ = ["Vocabulary", "token_piece", "tokenize_utf8", "utf8"]
+
+_MAX_TEXT_BYTES = 2**31 - 64
+"""llama_tokenize takes an int32 length (CVE-2025-52566 was an overflow there)."""
 
 
 def utf8(text: str) -> bytes:
@@ -41,3 +46,36 @@ def token_piece(lib: Any, vocab: Any, token: int) -> bytes:
         if n >= 0:
             return buf.raw[:n]
         size = -n
+
+
+class Vocabulary:
+    """A model's vocabulary: tokenize and detokenize with a cache of token pieces (shared by the
+    generation and embedding runners; needs only the vocabulary, so callers need no lock)."""
+
+    def __init__(self, lib: Any, vocab: Any) -> None:
+        self.lib = lib
+        self.vocab = vocab
+        self.n_vocab = int(lib.llama_vocab_n_tokens(vocab))
+        self._pieces: dict[int, bytes] = {}
+
+    def tokenize(self, text: str, add_special: bool, parse_special: bool) -> list[int]:
+        """Text to token ids; too long a text is a :class:`BadRequest`."""
+        data = utf8(text)
+        if len(data) > _MAX_TEXT_BYTES:
+            raise BadRequest("input is too long to tokenize")
+        return tokenize_utf8(self.lib, self.vocab, data, add_special, parse_special)
+
+    def detokenize(self, tokens: Sequence[int]) -> bytes:
+        """Token ids back to bytes, special tokens as their text; bad ids are a :class:`BadRequest`."""
+        check_token_ids(tokens, self.n_vocab)
+        return b"".join(self.piece(t) for t in tokens)
+
+    def piece(self, token: int) -> bytes:
+        """One token's bytes (cached)."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = token_piece(self.lib, self.vocab, token)
+        return piece
+
+    def clear(self) -> None:
+        self._pieces.clear()

@@ -10,14 +10,15 @@ llama.cpp on the CPU, 50; above the reference engine, 10).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from corral.backends.onnx.graph import ARCHITECTURES, MAX_ROPE_POSITIONS
+from corral.backends.onnx.support import ARCHITECTURES, MAX_ROPE_POSITIONS
 from corral.backends.onnx.weights import can_convert
-from corral.core.engine import Fit, HostInfo, LoadParams, ModelSpec
+from corral.core.engine import BackendStatus, Fit, HostInfo, LoadParams, ModelSpec
 from corral.core.errors import CorralError
 
 if TYPE_CHECKING:  # onnxruntime is imported on first load, not at startup
@@ -33,13 +34,22 @@ INSTALL_HINT = "pip install 'corral[onnx]' (or 'corral[gpu]' for onnxruntime-gpu
 _TOKENIZERS = frozenset({"llama", "gpt2"})
 
 
-def providers_available() -> list[str] | None:
-    """ONNX Runtime's execution providers, or None when onnxruntime is not importable."""
+@functools.cache
+def _runtime() -> tuple[Any, str | None]:
+    """onnxruntime (or None) and why it cannot be used. The converter needs ``onnx`` as well, so
+    both must import for the backend to be available."""
     try:
+        import onnx  # noqa: F401  (the GGUF → ONNX converter)
         import onnxruntime
-    except Exception:  # ImportError, or OSError from a broken shared library
-        return None
-    return list(onnxruntime.get_available_providers())
+    except Exception as exc:  # ImportError, or OSError from a broken shared library
+        return None, f"{type(exc).__name__}: {exc}"
+    return onnxruntime, None
+
+
+def providers_available() -> list[str] | None:
+    """ONNX Runtime's execution providers, or None when onnx/onnxruntime is not importable."""
+    runtime, _ = _runtime()
+    return None if runtime is None else list(runtime.get_available_providers())
 
 
 def unsupported_reason(model: ModelSpec) -> str | None:
@@ -62,6 +72,17 @@ class OnnxBackend:
     """GGUF → ONNX (cached per digest) → ONNX Runtime."""
 
     name = "onnx"
+
+    def status(self, host: HostInfo) -> BackendStatus:
+        """Available when onnx and onnxruntime import; on CUDA with onnxruntime-gpu and a CUDA device."""
+        runtime, error = _runtime()
+        if runtime is None:
+            return BackendStatus(False, f"onnx/onnxruntime is not importable ({error}): {INSTALL_HINT}")
+        version = f"onnxruntime {runtime.__version__}"
+        providers = runtime.get_available_providers()
+        if "CUDAExecutionProvider" in providers and host.cuda_devices > 0:
+            return BackendStatus(True, "ONNX Runtime CUDAExecutionProvider", version, "cuda")
+        return BackendStatus(True, "ONNX Runtime CPUExecutionProvider", version)
 
     def probe(self, model: ModelSpec, host: HostInfo) -> Fit | None:
         """A fit for supported models when onnxruntime is importable; None (reason logged) otherwise."""

@@ -28,6 +28,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from corral.backends.onnx.support import ARCHITECTURES, MAX_ROPE_POSITIONS
 from corral.backends.onnx.weights import (
     BLOCK,
     FloatWeight,
@@ -40,10 +41,7 @@ from corral.backends.onnx.weights import (
 
 __all__ = ["ARCHITECTURES", "Hyper", "build_model", "hyperparameters"]
 
-ARCHITECTURES = frozenset({"llama", "gemma3"})
 OPSET = 23
-MAX_ROPE_POSITIONS = 32768
-"""Rows of the rotary caches (and so the longest context the graph serves)."""
 
 Progress = Callable[[float, str], None]
 

@@ -18,8 +18,9 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
-from corral.core.engine import GenerateParams, TokenOut
+from corral.core.engine import GenerateParams, RunnerCapabilities, TokenOut
 from corral.core.errors import BadRequest, CorralError
+from corral.core.limits import INPUT_TOO_LONG
 from corral.core.sampling import Sampler, token_logprobs
 from corral.core.tokenizer import GGUFTokenizer
 
@@ -39,10 +40,10 @@ class _Cache:
 
 
 class OnnxRunner:
-    """A model loaded into an ONNX Runtime session (``max_parallel = 1``: one KV cache)."""
+    """A model loaded into an ONNX Runtime session (one sequence: one KV cache)."""
 
     backend = "onnx"
-    max_parallel = 1
+    capabilities = RunnerCapabilities(sequences=1, logprobs=True, embeddings=True)
 
     def __init__(
         self,
@@ -171,9 +172,8 @@ class OnnxRunner:
         if not tokens:
             raise BadRequest("the prompt is empty")
         self._check_tokens(tokens)
-        if len(tokens) > self.context_length:
-            keep = min(max(params.num_keep, 0), self.context_length - 1)
-            tokens = tokens[:keep] + tokens[keep + len(tokens) - self.context_length :]
+        if len(tokens) > self.context_length:  # the core fits prompts (corral.core.limits)
+            raise BadRequest(INPUT_TOO_LONG)
         return self._generate(tokens, params, cancel)
 
     def _generate(

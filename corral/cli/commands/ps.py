@@ -35,9 +35,19 @@ def _until(model: RunningModel, now: datetime) -> str:
     return human_time(when, "Never", now=now)
 
 
+def _slots(model: RunningModel) -> str:
+    """``in use/total``, plus ``+N waiting`` when requests queue for the model (``-`` while loading)."""
+    slots = model.get("slots")
+    if not slots:
+        return "-"
+    text = f"{slots.get('in_use', 0)}/{slots.get('total', 0)}"
+    waiting = int(slots.get("waiting", 0))
+    return text + (f" +{waiting} waiting" if waiting else "")
+
+
 def format_running(models: list[RunningModel], prefix: str | None = None, now: datetime | None = None) -> str:
-    """The ``NAME ID SIZE PROCESSOR CONTEXT UNTIL BACKEND`` table (BACKEND is corral's addition;
-    UNTIL says ``loading 42%`` while a model loads)."""
+    """The ``NAME ID SIZE PROCESSOR CONTEXT UNTIL SLOTS BACKEND`` table (SLOTS and BACKEND are
+    corral's additions; UNTIL says ``loading 42%`` while a model loads)."""
     now = now or datetime.now(UTC)
     rows = [
         [
@@ -47,12 +57,13 @@ def format_running(models: list[RunningModel], prefix: str | None = None, now: d
             processor(int(m.get("size", 0)), int(m.get("size_vram", 0))),
             str(m.get("context_length", 0)),
             _until(m, now),
+            _slots(m),
             (m.get("backend") or {}).get("name", ""),
         ]
         for m in models
         if not prefix or m.get("name", "").startswith(prefix)
     ]
-    return render_table(["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "BACKEND"], rows)
+    return render_table(["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL", "SLOTS", "BACKEND"], rows)
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

@@ -129,11 +129,12 @@ def _embed_all(
     fitted = []
     for text in texts:
         fitted.append(fit_tokens(runner, text, runner.tokenize(text), n_ctx, truncate))
-    vectors = []
-    for tokens in fitted:
-        if not tokens:
-            raise BadRequest("cannot embed an empty input: the model adds no special tokens")
-        vectors.append(np.asarray(runner.embed(tokens), dtype=np.float32))
+    if any(not tokens for tokens in fitted):
+        raise BadRequest("cannot embed an empty input: the model adds no special tokens")
+    # A runner that can embed several inputs in one batch of sequences (optional ``embed_many``).
+    many = getattr(runner, "embed_many", None)
+    raw = many(fitted) if many is not None and len(fitted) > 1 else [runner.embed(t) for t in fitted]
+    vectors = [np.asarray(v, dtype=np.float32) for v in raw]
     return vectors, [len(t) for t in fitted]
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from corral.core.catalog.describe import capabilities, load_template
-from corral.core.engine import GenerateParams, TokenOut
+from corral.core.engine import GenerateParams, Runner, TokenOut, capabilities_of
 from corral.core.errors import BadRequest, ModelNotFound
 from corral.core.gguf import GGUFInfo, read_gguf
+from corral.core.limits import token_limit
 from corral.core.names import parse_name
 from corral.core.options import ResolvedOptions
 from corral.core.store import LocalModel, Store
@@ -18,7 +19,9 @@ from corral.core.templates import Template
 
 __all__ = [
     "ModelContext",
+    "check_capabilities",
     "format_params",
+    "generate_params",
     "logprob_entry",
     "lookup",
     "require_capabilities",
@@ -106,20 +109,41 @@ def format_params(fmt: Any) -> tuple[bool, Mapping[str, Any] | None]:
 
 
 def generate_params(
-    prompt_tokens: list[int], opts: ResolvedOptions, fmt: Any, logprobs: bool, top_logprobs: int
+    prompt_tokens: list[int],
+    opts: ResolvedOptions,
+    fmt: Any,
+    logprobs: bool,
+    top_logprobs: int,
+    *,
+    n_ctx: int,
+    shift: bool = True,
 ) -> GenerateParams:
-    """The runner's view of one generation."""
+    """The runner's view of one generation (prompt already fitted; ``num_predict`` made a positive
+    limit by :func:`corral.core.limits.token_limit`)."""
     json_mode, schema = format_params(fmt)
     return GenerateParams(
         prompt_tokens=prompt_tokens,
         sampling=opts.sampling,
-        num_predict=opts.num_predict,
+        num_predict=token_limit(opts.num_predict, n_ctx),
         num_keep=opts.num_keep,
+        shift=shift,
         json_mode=json_mode,
         json_schema=schema,
         logprobs=logprobs or top_logprobs > 0,
         top_logprobs=top_logprobs,
     )
+
+
+def check_capabilities(runner: Runner, params: GenerateParams) -> None:
+    """Refuse (400) what ``runner`` cannot honour, before anything runs."""
+    caps = capabilities_of(runner)
+    constrained = params.grammar is not None or params.json_schema is not None or params.json_mode
+    if constrained and not caps.constrained_output:
+        raise BadRequest(
+            f"the {runner.backend} backend cannot constrain output (format, JSON schema or forced tool call)"
+        )
+    if params.logprobs and not caps.logprobs:
+        raise BadRequest(f"the {runner.backend} backend does not report logprobs")
 
 
 def logprob_entry(token: TokenOut) -> dict[str, Any] | None:

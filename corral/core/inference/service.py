@@ -6,9 +6,10 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from corral.core.assemble import StopMatcher, ThinkingParser, ToolCallParser, Utf8Joiner, thinking_tags
-from corral.core.engine import GenerateParams
+from corral.core.engine import GenerateParams, Runner, capabilities_of
 from corral.core.errors import BadRequest
 from corral.core.events import (
     CURRENT_REQUEST,
@@ -20,6 +21,7 @@ from corral.core.events import (
 )
 from corral.core.inference.prepare import (
     ModelContext,
+    check_capabilities,
     generate_params,
     logprob_entry,
     lookup,
@@ -30,6 +32,7 @@ from corral.core.inference.prepare import (
 from corral.core.inference.tokens import stream_tokens
 from corral.core.inference.types import ChatInput, Chunk, GenerateInput, Metrics
 from corral.core.inference.usecase import UseCase, failed_status
+from corral.core.limits import fit_prompt
 from corral.core.options import ResolvedOptions
 from corral.core.scheduler import Lease
 from corral.core.templates import Message, Template, build_chat_prompt, build_generate_prompt
@@ -154,8 +157,7 @@ class Inference(UseCase):
                     done=True, debug_info={"rendered_template": prompt, "image_count": len(inp.images)}
                 )
                 return
-            tokens = self._fit(runner.tokenize(prompt), runner.context_length, opts, inp.truncate)
-            params = generate_params(tokens, opts, inp.format, inp.logprobs, inp.top_logprobs)
+            params = self._params(runner, prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp)
             tags = (
                 thinking_tags(request_template or model.template)
                 if "thinking" in model.capabilities
@@ -210,8 +212,7 @@ class Inference(UseCase):
         ) as lease:
             runner = lease.runner
             prompt = render(runner.tokenize, runner.context_length)
-            tokens = self._fit(runner.tokenize(prompt), runner.context_length, opts, inp.truncate)
-            params = generate_params(tokens, opts, inp.format, inp.logprobs, inp.top_logprobs)
+            params = self._params(runner, prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp)
             tags = thinking_tags(template) if "thinking" in model.capabilities else None
             think = tags is not None and inp.think is not False
             tools = ToolCallParser(template, inp.tools) if inp.tools else None
@@ -223,15 +224,23 @@ class Inference(UseCase):
     # --- the token loop --------------------------------------------------------------------
 
     @staticmethod
-    def _fit(tokens: list[int], n_ctx: int, opts: ResolvedOptions, truncate: bool) -> list[int]:
-        if len(tokens) < n_ctx:
-            return tokens
-        if not truncate:
-            raise BadRequest("the input length exceeds the context length")
-        keep = max(0, min(opts.num_keep, n_ctx // 2))
-        # Keep the first num_keep tokens and the most recent ones, leaving room to generate.
-        tail = max(1, n_ctx - keep - max(1, n_ctx // 4))
-        return tokens[:keep] + tokens[-tail:]
+    def _params(
+        runner: Runner,
+        prompt: str,
+        opts: ResolvedOptions,
+        fmt: Any,
+        logprobs: bool,
+        top_logprobs: int,
+        inp: GenerateInput | ChatInput,
+    ) -> GenerateParams:
+        """Tokenize and fit the prompt, and refuse what the runner cannot do, before it runs."""
+        n_ctx = runner.context_length
+        tokens, _ = fit_prompt(runner.tokenize(prompt), n_ctx, opts.num_keep, truncate=inp.truncate)
+        params = generate_params(
+            tokens, opts, fmt, logprobs, top_logprobs, n_ctx=n_ctx, shift=inp.shift
+        )
+        check_capabilities(runner, params)
+        return params
 
     async def _run(
         self,
@@ -254,9 +263,14 @@ class Inference(UseCase):
         done_reason = "length"
         stop_hit = False
         n_ctx = lease.runner.context_length
+        # A runner that shifts its context goes on past n_ctx; for the others the core stops there.
+        bounded_by_context = not (params.shift and capabilities_of(lease.runner).context_shift)
+        evaluated, cached = len(params.prompt_tokens), 0
         async for token in stream_tokens(lease.runner, params, cancel):
             if first_token_at is None:
                 first_token_at = time.perf_counter_ns()
+                if token.prompt is not None:
+                    evaluated, cached = token.prompt.evaluated, token.prompt.cached
             if token.eog:
                 done_reason = "stop"
                 break
@@ -271,9 +285,9 @@ class Inference(UseCase):
             if stop_hit:
                 done_reason = "stop"
                 break
-            if params.num_predict >= 0 and len(generated) >= params.num_predict:
+            if params.num_predict > 0 and len(generated) >= params.num_predict:
                 break
-            if len(params.prompt_tokens) + len(generated) >= n_ctx:
+            if bounded_by_context and len(params.prompt_tokens) + len(generated) >= n_ctx:
                 break
         # Whatever the matchers still hold is real output unless a stop string cut it off.
         tail = "" if stop_hit else stops.push(joiner.flush())[0] + stops.flush()
@@ -285,18 +299,26 @@ class Inference(UseCase):
         metrics = Metrics(
             total_duration=end - start,
             load_duration=lease.load_duration_ns,
-            prompt_eval_count=len(params.prompt_tokens),
+            prompt_eval_count=evaluated,
+            prompt_cached=cached,
             prompt_eval_duration=max(0, first - eval_start),
             eval_count=len(generated),
             eval_duration=max(0, end - first),
         )
         context = list(params.prompt_tokens) + generated if keep_context else None
-        self.emit(
-            KvCacheUsage(
-                lease.loaded.local.name.display_shortest(), len(params.prompt_tokens) + len(generated), n_ctx
-            )
-        )
+        self.emit(_kv_usage(lease, len(params.prompt_tokens) + len(generated)))
         yield Chunk(done=True, done_reason=done_reason, metrics=metrics, context=context)
+
+
+def _kv_usage(lease: Lease, this_request: int) -> KvCacheUsage:
+    """The runner's KV occupancy over all its sequences when it reports one (optional
+    ``kv_usage() -> (used, capacity)``), else this request's share of its context."""
+    runner, name = lease.runner, lease.loaded.local.name.display_shortest()
+    report = getattr(runner, "kv_usage", None)
+    if report is not None:
+        used, capacity = report()
+        return KvCacheUsage(name, int(used), int(capacity))
+    return KvCacheUsage(name, this_request, runner.context_length)
 
 
 def _messages(model: ModelContext) -> list[Message]:

@@ -29,6 +29,7 @@ class GenerateInput:
     logprobs: bool = False
     top_logprobs: int = 0
     truncate: bool = True
+    shift: bool = True
     debug_render_only: bool = False
 
 
@@ -46,6 +47,7 @@ class ChatInput:
     logprobs: bool = False
     top_logprobs: int = 0
     truncate: bool = True
+    shift: bool = True
     debug_render_only: bool = False
 
 
@@ -56,6 +58,9 @@ class Metrics:
     total_duration: int = 0
     load_duration: int = 0
     prompt_eval_count: int = 0
+    """Prompt tokens evaluated by this request (cached ones not counted)."""
+    prompt_cached: int = 0
+    """Prompt tokens whose KV cache was reused (OpenAI ``prompt_tokens_details.cached_tokens``)."""
     prompt_eval_duration: int = 0
     eval_count: int = 0
     eval_duration: int = 0

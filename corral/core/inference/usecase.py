@@ -36,7 +36,11 @@ class UseCase:
         self, model: ModelContext, options: dict[str, Any] | None, *, embedding: bool = False
     ) -> ResolvedOptions:
         return resolve_options(
-            model.local.params, options, default_num_ctx=self.config.context_length, embedding=embedding
+            model.local.params,
+            options,
+            default_num_ctx=self.config.context_length,
+            default_num_parallel=self.config.num_parallel,
+            embedding=embedding,
         )
 
     def _keep_alive(self, value: int | None) -> int:

@@ -140,12 +140,10 @@ def _top10(x: NDArray[np.float32]) -> tuple[int, ...]:
 
 
 def logits_provider(runner: Any) -> LogitsProvider:
-    """``runner`` itself when it implements :class:`LogitsProvider`; a :class:`LlamaCppLogits`
-    over a llamacpp runner's context otherwise."""
+    """``runner`` itself when it implements :class:`LogitsProvider` (cpu-ref, onnx and llamacpp
+    runners do)."""
     if isinstance(runner, LogitsProvider):
         return runner
-    if getattr(runner, "backend", None) == "llamacpp":
-        return LlamaCppLogits.for_runner(runner)
     raise TypeError(f"{type(runner).__name__} cannot provide logits (implement LogitsProvider)")
 
 
@@ -153,9 +151,8 @@ class LlamaCppLogits:
     """Last-position logits from a ``llama_cpp.Llama``: ``llm.reset()``, ``llm.eval(tokens)``,
     ``llama_get_logits_ith(ctx, -1)``.
 
-    Build it over a llamacpp runner with :meth:`for_runner` (it then shares the runner's lock,
-    and the runner's prefix cache stays consistent since ``eval`` keeps ``n_tokens`` and
-    ``input_ids`` up to date), or over a file with :meth:`from_path`.
+    Build it over a file with :meth:`from_path` (a loaded llamacpp runner is a LogitsProvider
+    itself).
     """
 
     def __init__(self, llm: Any, lock: Any = None) -> None:
@@ -164,11 +161,6 @@ class LlamaCppLogits:
         self._lib = llama_cpp
         self._llm = llm
         self._lock = lock if lock is not None else threading.Lock()
-
-    @classmethod
-    def for_runner(cls, runner: Any) -> LlamaCppLogits:
-        """Adapt a loaded :class:`corral.backends.llamacpp.runner.LlamaCppRunner`."""
-        return cls(runner._llm, runner._lock)
 
     @classmethod
     def from_path(cls, path: Path, *, n_ctx: int = 512, n_threads: int = 2) -> LlamaCppLogits:

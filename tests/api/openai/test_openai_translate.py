@@ -105,8 +105,11 @@ def test_forced_call_parsing_and_finish_reasons() -> None:
 
 def test_usage_counts_each_prompt_once() -> None:
     finals = [Chunk(done=True, metrics=Metrics(prompt_eval_count=p, eval_count=3)) for p in (5, 5, 7, 7)]
-    assert out.usage(finals, prompts=2) == {"prompt_tokens": 12, "completion_tokens": 12, "total_tokens": 24}
-    assert out.usage(finals[:2]) == {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11}
+    none = {"prompt_tokens_details": {"cached_tokens": 0}}
+    assert out.usage(finals, prompts=2) == {
+        "prompt_tokens": 12, "completion_tokens": 12, "total_tokens": 24, **none
+    }
+    assert out.usage(finals[:2]) == {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11, **none}
 
 
 def test_stream_chunks_role_once_reasoning_apart_finish_alone() -> None:

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from corral.backends.llamacpp._host import estimate_memory, physical_cores
-from corral.backends.llamacpp.runner import _fit_context
 from corral.backends.llamacpp.sampling import sampler_seed
 from corral.core.sampling import token_logprobs
 
@@ -41,15 +40,6 @@ def test_logprobs_survive_extreme_logits() -> None:
     chosen, top = token_logprobs(logits, 0, 5, lambda t: bytes([65 + t]))
     assert math.isfinite(chosen.logprob) and chosen.logprob == pytest.approx(-math.log1p(math.exp(-1)))
     assert len(top) == 3  # capped at the vocabulary
-
-
-def test_fit_context_keeps_num_keep_and_the_newest_tokens() -> None:
-    tokens = list(range(20))
-    assert _fit_context(tokens, 32, 4) == (tokens, 0)
-    assert _fit_context(tokens, 10, 3) == ([0, 1, 2, 13, 14, 15, 16, 17, 18, 19], 10)
-    # num_keep is clamped: never negative, never the whole context.
-    assert _fit_context(tokens, 10, -5) == (tokens[10:], 10)
-    assert _fit_context(tokens, 10, 50) == ([*range(9), 19], 10)
 
 
 def test_physical_cores_is_a_sane_count() -> None:

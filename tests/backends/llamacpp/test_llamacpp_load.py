@@ -19,11 +19,13 @@ GREEDY = SamplingOptions(temperature=0)
 
 def test_load_reports_context_memory_and_threads(tiny_model: ModelSpec) -> None:
     runner = LlamaCppBackend().load(tiny_model, LoadParams(num_ctx=256, num_thread=1))
+    assert isinstance(runner, LlamaCppRunner)
     try:
         assert isinstance(runner, Runner)
         assert runner.backend == "llamacpp"
         assert runner.context_length == 256
-        assert runner.max_parallel == 1
+        assert runner.capabilities.sequences == 4  # NUM_PARALLEL auto on a machine with memory to spare
+        assert runner.capabilities.context_shift and runner.capabilities.constrained_output
         assert runner.n_threads == 1
         assert runner.vram_bytes == 0 and runner.gpu_layers == 0  # CPU build
         assert runner.memory_bytes > tiny_model.model_path.stat().st_size
@@ -103,13 +105,10 @@ def test_close_stops_a_running_generation(tiny_model: ModelSpec) -> None:
     got = [next(tokens), next(tokens)]
     closer = threading.Thread(target=runner.close)
     closer.start()
-    closer.join(0.2)
-    assert closer.is_alive()  # waits for the generation, which holds the context
-    got.extend(tokens)  # the generation notices the close after at most one more token
     closer.join(5)
-    assert not closer.is_alive()
-    assert len(got) <= 3
-    assert runner.last_generation.stop_reason == "closed"
+    assert not closer.is_alive()  # the decode loop stops between two steps
+    with pytest.raises(CorralError, match="unloaded"):
+        got.extend(tokens)  # the generation ends with an error, not a hang
 
 
 def test_embedding_runner_cannot_generate(tiny_model: ModelSpec) -> None:
