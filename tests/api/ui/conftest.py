@@ -11,7 +11,9 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,18 +86,25 @@ def browser() -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A corral of the module's own holding ``tiny`` (chatml) and ``tiny-long`` (answers for seconds)."""
+@contextmanager
+def serving_tiny_models(tmp_path_factory: pytest.TempPathFactory, **overrides: Any) -> Iterator[LiveServer]:
+    """A corral (config ``overrides``) holding ``tiny`` (chatml) and ``tiny-long`` (answers for seconds)."""
     from tests.api.ui.ui_support import add_long_model
     from tests.ops.ops_support import add_tiny_model
 
     servers = _Servers(tmp_path_factory.mktemp("ui"))
     try:
-        server = servers.start()
+        server = servers.start(**overrides)
         work = tmp_path_factory.mktemp("ui-models")
         add_tiny_model(server.client, work, "tiny")
         add_long_model(server.client, work)
         yield server
     finally:
         servers.stop_all()
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """:func:`serving_tiny_models` with the default settings, one per test module."""
+    with serving_tiny_models(tmp_path_factory) as server:
+        yield server

@@ -1,5 +1,5 @@
 """The live charts and request counts in headless Chromium, driven by real traffic: two streams on a
-model with one slot put one request in the queue; the page shows it from /metrics."""
+model with one slot (``num_parallel=1``) put one request in the queue; the page shows it from /metrics."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from tests.api.ui.conftest import serving_tiny_models
 from tests.api.ui.ui_support import console_errors, metric_total, open_page, row, screenshot, wait
 from tests.conftest import LiveServer
 
@@ -38,6 +39,13 @@ let ink = 0;
 for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink += 1;
 return ink;
 """
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The tiny models on a server with one slot per model, so a second request waits."""
+    with serving_tiny_models(tmp_path_factory, num_parallel=1) as server:
+        yield server
 
 
 class _Stream:
