@@ -96,7 +96,8 @@ def test_queue_ttft_and_tokens_per_second_follow_the_traffic(
     wait(
         browser,
         lambda _: (
-            running.find_element(By.CSS_SELECTOR, "[data-cell=requests]").text == "1 running, 1 waiting"
+            running.find_element(By.CSS_SELECTOR, "[data-cell=requests]").text
+            == "1 of 1 slots in use, 1 waiting"
         ),
     )
     assert running.find_element(By.CSS_SELECTOR, ".countdown").text == "in use"

@@ -114,7 +114,8 @@ def test_running_model_counts_down_and_unloads(browser: WebDriver, ui_server: Li
     later = countdown.text
     as_seconds = [int(m) * 60 + int(s) for m, s in (t.split(":") for t in (first, later))]
     assert 1 <= as_seconds[0] - as_seconds[1] <= 4, (first, later)
-    assert running.find_element(By.CSS_SELECTOR, "[data-cell=requests]").text == "0 running"
+    total = c.get("/api/ps").json()["models"][0]["slots"]["total"]
+    assert running.find_element(By.CSS_SELECTOR, "[data-cell=requests]").text == f"0 of {total} slots in use"
     expected_backend = c.get("/api/ps").json()["models"][0]["backend"]["name"]
     assert running.find_element(By.CSS_SELECTOR, ".tag").text == expected_backend
 

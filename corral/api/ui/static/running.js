@@ -1,5 +1,6 @@
-// The running pane: loaded models from /api/ps with a live keep-alive countdown, requests in their
-// slots (from /metrics), and unloading (Ollama's way: an empty generate with keep_alive 0).
+// The running pane: loaded models from /api/ps with a live keep-alive countdown, slots in use and
+// requests waiting (corral's `slots` in /api/ps; from /metrics for a server without it), and
+// unloading (Ollama's way: an empty generate with keep_alive 0).
 
 import { json, request } from "./api.js";
 import { bytes, countdown, el, parseTime } from "./format.js";
@@ -26,17 +27,24 @@ export function setRequestCounts(counts) {
   tick();
 }
 
-function requestsText(name) {
+function usage(name) {
+  const slots = loaded.find((m) => m.name === name)?.slots;
+  if (slots) return { running: slots.in_use, waiting: slots.waiting, total: slots.total };
   const counts = perModel.get(name);
-  if (!counts) return "0 running";
-  return counts.waiting ? `${counts.running} running, ${counts.waiting} waiting` : `${counts.running} running`;
+  return { running: counts?.running ?? 0, waiting: counts?.waiting ?? 0, total: null };
+}
+
+function requestsText(name) {
+  const { running, waiting, total } = usage(name);
+  const held = total === null ? `${running} running` : `${running} of ${total} slots in use`;
+  return waiting ? `${held}, ${waiting} waiting` : held;
 }
 
 // keep_alive counts from the end of the last request, so a model serving one shows "in use".
 function tick() {
   const now = Date.now();
   for (const cell of document.querySelectorAll("#running-body [data-expires]")) {
-    const busy = perModel.get(cell.closest("tr").dataset.model)?.running > 0;
+    const busy = usage(cell.closest("tr").dataset.model).running > 0;
     cell.textContent = busy ? "in use" : countdown(Number(cell.dataset.expires), now);
   }
 }
@@ -91,7 +99,7 @@ function draw() {
   });
   body.replaceChildren(...rows);
   document.getElementById("running-empty").hidden = loaded.length > 0;
-  tick();
+  setRequestCounts(perModel);
 }
 
 async function unloadModel(name, button) {
