@@ -13,49 +13,64 @@ backends`` prints the same data as a table.
 
 from __future__ import annotations
 
+import msgspec
 from anyio import to_thread
-from litestar import Response, route
+from litestar import route
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 
-from corral.api.errors import json_response
 from corral.core.backend_choice import backend_status
 from corral.core.services import Services
 
-__all__ = ["HANDLERS", "describe_backends"]
+__all__ = ["HANDLERS", "BackendEntry", "BackendsReply", "HostEntry", "describe_backends"]
 
 
-def describe_backends(services: Services) -> dict[str, object]:
+class BackendEntry(msgspec.Struct):
+    """One installed backend."""
+
+    name: str
+    available: bool
+    version: str | None
+    accelerator: str | None
+    reason: str
+
+
+class HostEntry(msgspec.Struct):
+    """The machine, as backend probes see it."""
+
+    cpu_count: int
+    memory_bytes: int
+    cuda_devices: int
+    metal: bool
+
+
+class BackendsReply(msgspec.Struct):
+    """``GET /api/backends``."""
+
+    host: HostEntry
+    override: str | None
+    backends: list[BackendEntry]
+
+
+def describe_backends(services: Services) -> BackendsReply:
     """The ``/api/backends`` body. Status checks import engine libraries: call it off the event loop."""
     host = services.host
-    rows: list[dict[str, object]] = []
+    rows = []
     for backend in services.plugins.backends.values():
         status = backend_status(backend, host)
-        rows.append(
-            {
-                "name": backend.name,
-                "available": status.available,
-                "version": status.version,
-                "accelerator": status.accelerator if status.available else None,
-                "reason": status.reason,
-            }
-        )
-    return {
-        "host": {
-            "cpu_count": host.cpu_count,
-            "memory_bytes": host.memory_bytes,
-            "cuda_devices": host.cuda_devices,
-            "metal": host.metal,
-        },
-        "override": services.config.backend or None,
-        "backends": rows,
-    }
+        accelerator = status.accelerator if status.available else None
+        rows.append(BackendEntry(backend.name, status.available, status.version, accelerator, status.reason))
+    return BackendsReply(
+        host=HostEntry(host.cpu_count, host.memory_bytes, host.cuda_devices, host.metal),
+        override=services.config.backend or None,
+        backends=rows,
+    )
 
 
 @route("/api/backends", http_method=["GET", "HEAD"])
-async def backends(services: NamedDependency[Services]) -> Response[bytes]:
+async def backends(services: NamedDependency[Services]) -> BackendsReply:
     """Installed backends: available or not and why, version, accelerator (a corral extension)."""
-    return json_response(await to_thread.run_sync(describe_backends, services))
+    return await to_thread.run_sync(describe_backends, services)
 
 
 HANDLERS: list[HTTPRouteHandler] = [backends]

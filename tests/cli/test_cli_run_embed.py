@@ -82,4 +82,5 @@ def test_cli_run_embedding_model_interactive(minilm: LiveServer, monkeypatch: py
     vectors = [json.loads(line) for line in lines[:2]]  # one line per input; blank lines skipped
     expected = _server_vectors(minilm, ["the first line", "second one"])
     for got, want in zip(vectors, expected, strict=True):
-        assert got == pytest.approx(want, abs=1e-6)
+        # One input alone vs several in one batch of sequences: llama.cpp arithmetic differs slightly.
+        assert got == pytest.approx(want, abs=5e-4)

@@ -35,7 +35,9 @@ class LlamaCppEmbedRunner:
         self._words = Vocabulary(lib, lib.llama_model_get_vocab(llm.model))
         self._n_vocab = self._words.n_vocab
         self._lock = threading.Lock()
-        self.context_length = int(llm.n_ctx())
+        # llama.cpp pads n_ctx (to 256) but not n_batch, and one llama_decode takes at most n_batch
+        # tokens (more is a GGML_ASSERT, which aborts the process): inputs are bounded by both.
+        self.context_length = min(int(llm.n_ctx()), int(lib.llama_n_batch(llm.ctx)))
         self.memory_bytes = memory_bytes
         self.vram_bytes = vram_bytes
         self.n_threads = n_threads

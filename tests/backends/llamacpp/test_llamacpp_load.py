@@ -118,3 +118,18 @@ def test_embedding_runner_cannot_generate(tiny_model: ModelSpec) -> None:
             runner.generate(GenerateParams([1, 5]), threading.Event())
     finally:
         runner.close()
+
+
+def test_embedding_batches_never_exceed_what_one_decode_takes(tiny_model: ModelSpec) -> None:
+    # llama.cpp pads num_ctx 64 to 256 but keeps n_batch 64; a batch of more than n_batch tokens is
+    # a GGML_ASSERT that aborts the process. Inputs are bounded by both, and packed below n_batch.
+    runner = LlamaCppBackend().load(tiny_model, LoadParams(num_ctx=64, num_thread=1, embedding=True))
+    try:
+        assert runner.context_length == 64
+        inputs = [[5 + (i % 50)] * length for i, length in enumerate([64, 1, 30, 64, 2, 17, 40] * 5)]
+        vectors = runner.embed_many(inputs)  # type: ignore[attr-defined]
+        assert len(vectors) == len(inputs)
+        with pytest.raises(BadRequest, match="exceeds the context length"):
+            runner.embed([5] * 65)
+    finally:
+        runner.close()
