@@ -61,6 +61,9 @@ class Template:
     """Key paths not every element has (so they may be missing)."""
     nullable: set[str] = field(default_factory=set)
     """Key paths null in some elements (so they may be null)."""
+    emptiable: set[str] = field(default_factory=set)
+    """List key paths empty in some elements (so they may be empty: a stream's item added with
+    ``content: []`` and done with its content)."""
 
 
 def merge_elements(values: Iterable[Any], path: str) -> Template:
@@ -83,8 +86,11 @@ def merge_elements(values: Iterable[Any], path: str) -> Template:
             sub = merge_elements(values_, sub_path)
             merged.partial |= sub.partial
             merged.nullable |= sub.nullable
+            merged.emptiable |= sub.emptiable
             merged.value[key] = sub.value
         elif values_ and all(isinstance(p, list) for p in values_):
+            if any(not p for p in values_):
+                merged.emptiable.add(sub_path)
             merged.value[key] = [e for p in values_ for e in p]
         else:
             merged.value[key] = values_[0] if values_ else None
@@ -105,6 +111,7 @@ class Comparer:
     lenient: bool = False
     optional: set[str] = field(default_factory=set)
     nullable: set[str] = field(default_factory=set)
+    emptiable: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
 
     def compare(self, expected: Any, actual: Any, path: str = "") -> list[str]:
@@ -167,20 +174,23 @@ class Comparer:
         if not expected:
             return
         if not actual:
-            if not self.lenient:
+            if not (self.lenient or path in self.emptiable):
                 self._problem(path, f"empty list where the transcript has {len(expected)} element(s)")
             return
         sub = f"{path}[]"
         template = merge_elements(expected, sub)
         added, added_null = template.partial - self.optional, template.nullable - self.nullable
+        added_empty = template.emptiable - self.emptiable
         self.optional |= added
         self.nullable |= added_null
+        self.emptiable |= added_empty
         try:
             for item in actual:
                 self._value(template.value, item, sub)
         finally:
             self.optional -= added
             self.nullable -= added_null
+            self.emptiable -= added_empty
 
 
 def _short(value: Any, limit: int = 80) -> str:

@@ -19,7 +19,13 @@ from conformance.transcripts import Transcript
 __all__ = ["Preparer", "Request", "Unavailable", "needed_capabilities"]
 
 _GENERATING = ("POST /api/generate", "POST /api/chat")
-_OPENAI_GENERATING = ("POST /v1/chat/completions", "POST /v1/completions")
+_OPENAI_GENERATING = {
+    "POST /v1/chat/completions": "max_tokens",
+    "POST /v1/completions": "max_tokens",
+    "POST /v1/responses": "max_output_tokens",
+    "POST /v1/messages": "max_tokens",
+}
+"""Generating endpoints outside /api and the field that caps their output."""
 _FLAGS = {
     "insert": "--code-model",
     "vision": "--vision-model",
@@ -241,9 +247,12 @@ class Preparer:
                     options["num_predict"] = self.num_predict
                     body["options"] = options
                     notes.append(f"options.num_predict={self.num_predict} added to keep generation short")
-            elif "max_tokens" not in body:
-                body["max_tokens"] = self.num_predict
-                notes.append(f"max_tokens={self.num_predict} added to keep generation short")
+            else:
+                cap = _OPENAI_GENERATING[t.endpoint]
+                # Anthropic requires max_tokens, so a transcript always has one: lower it instead.
+                if cap not in body or (t.endpoint == "POST /v1/messages" and body[cap] > self.num_predict):
+                    body[cap] = self.num_predict
+                    notes.append(f"{cap}={self.num_predict} set to keep generation short")
         return body
 
     def _binary(self, t: Transcript, renames: dict[str, str]) -> tuple[bytes, str]:
@@ -264,7 +273,12 @@ def needed_capabilities(endpoint: str, body: dict[str, Any]) -> list[str]:
     messages = [m for m in body.get("messages") or () if isinstance(m, dict)]
     if endpoint in ("POST /api/generate", "POST /v1/completions") and body.get("suffix"):
         caps.append("insert")
-    if endpoint in ("POST /api/chat", "POST /v1/chat/completions") and body.get("tools"):
+    if endpoint in (
+        "POST /api/chat",
+        "POST /v1/chat/completions",
+        "POST /v1/responses",
+        "POST /v1/messages",
+    ) and body.get("tools"):
         caps.append("tools")
     has_parts = any(
         isinstance(m.get("content"), list)

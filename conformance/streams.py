@@ -166,7 +166,14 @@ def compare_stream(
 
 
 def _comparer(rules: EndpointRules, known: frozenset[str], t: Template, lenient: bool = False) -> Comparer:
-    return Comparer(rules, known, lenient=lenient, optional=set(t.partial), nullable=set(t.nullable))
+    return Comparer(
+        rules,
+        known,
+        lenient=lenient,
+        optional=set(t.partial),
+        nullable=set(t.nullable),
+        emptiable=set(t.emptiable),
+    )
 
 
 def _numbered(problems: list[str]) -> list[str]:

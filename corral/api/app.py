@@ -14,13 +14,17 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from corral import __version__
 from corral.api import backends as backends_api
 from corral.api import ops
+from corral.api.anthropic import routes as anthropic_routes
 from corral.api.errors import EXCEPTION_HANDLERS
 from corral.api.hosts import HostCheckMiddleware, cors_config
+from corral.api.llama_server import routes as llama_server_routes
 from corral.api.observe import ObserveMiddleware, Traffic, observe_all_requests
 from corral.api.ollama import embed as ollama_embed
 from corral.api.ollama import inference as ollama_inference
 from corral.api.ollama import routes as ollama_routes
+from corral.api.ollama import tokenize as ollama_tokenize
 from corral.api.openai import routes as openai_routes
+from corral.api.responses import routes as responses_routes
 from corral.api.ui import routes as ui_routes
 from corral.core.services import Services
 
@@ -34,9 +38,16 @@ def create_app(services: Services) -> Litestar:
     cfg = services.config
     ollama = Router(
         path="/",
-        route_handlers=[*ollama_routes.HANDLERS, *ollama_inference.HANDLERS, *ollama_embed.HANDLERS],
+        route_handlers=[
+            *ollama_routes.HANDLERS,
+            *ollama_inference.HANDLERS,
+            *ollama_embed.HANDLERS,
+            *ollama_tokenize.HANDLERS,
+            *llama_server_routes.HANDLERS,
+        ],
     )
-    openai = Router(path="/v1", route_handlers=openai_routes.HANDLERS)
+    dialects = [*openai_routes.HANDLERS, *responses_routes.HANDLERS, *anthropic_routes.HANDLERS]
+    openai = Router(path="/v1", route_handlers=dialects)
     operations = Router(path="/", route_handlers=[*ops.HANDLERS, *backends_api.HANDLERS])
     web_page = Router(path="/", route_handlers=ui_routes.HANDLERS)
     traffic = Traffic()

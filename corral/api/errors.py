@@ -11,11 +11,30 @@ from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFou
 
 from corral.core.errors import CorralError
 
-__all__ = ["EXCEPTION_HANDLERS", "error_body", "json_response", "openai_error_body"]
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "anthropic_error_body",
+    "error_body",
+    "json_response",
+    "llama_server_error_body",
+    "openai_error_body",
+]
 
 log = logging.getLogger("corral.api")
 
 _OPENAI_TYPES = {400: "invalid_request_error", 404: "not_found_error"}
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+}
+_ANTHROPIC_PATHS = ("/v1/messages",)
+_LLAMA_SERVER_PATHS = ("/tokenize", "/detokenize")
 
 
 def error_body(message: str) -> bytes:
@@ -37,6 +56,18 @@ def openai_error_body(message: str, status: int) -> bytes:
     )
 
 
+def anthropic_error_body(message: str, status: int) -> bytes:
+    """Anthropic's error object ``{"type": "error", "error": {"type", "message"}}``."""
+    kind = _ANTHROPIC_TYPES.get(status, "invalid_request_error" if 400 <= status < 500 else "api_error")
+    return msgspec.json.encode({"type": "error", "error": {"type": kind, "message": message}})
+
+
+def llama_server_error_body(message: str, status: int) -> bytes:
+    """llama-server's error object ``{"error": {"code", "message", "type"}}``."""
+    kind = "invalid_request_error" if status == 400 else _OPENAI_TYPES.get(status, "server_error")
+    return msgspec.json.encode({"error": {"code": status, "message": message, "type": kind}})
+
+
 def json_response(
     content: Any, status: int = 200, media_type: str = "application/json; charset=utf-8"
 ) -> Response[bytes]:
@@ -46,6 +77,12 @@ def json_response(
 
 
 def _error_response(request: Request[Any, Any, Any], message: str, status: int) -> Response[bytes]:
+    if request.url.path.startswith(_ANTHROPIC_PATHS):
+        body = anthropic_error_body(message, status)
+        return Response(body, status_code=status, media_type="application/json")
+    if request.url.path in _LLAMA_SERVER_PATHS:
+        body = llama_server_error_body(message, status)
+        return Response(body, status_code=status, media_type="application/json")
     if request.url.path.startswith("/v1/"):
         return Response(openai_error_body(message, status), status_code=status, media_type="application/json")
     return Response(error_body(message), status_code=status, media_type="application/json; charset=utf-8")

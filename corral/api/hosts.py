@@ -126,6 +126,11 @@ _ALLOW_HEADERS = [
     "x-stainless-runtime-version",
     "x-stainless-timeout",
     "X-Request-ID",
+    # Anthropic's SDKs (browser use needs the last one) and their key header.
+    "x-api-key",
+    "anthropic-version",
+    "anthropic-beta",
+    "anthropic-dangerous-direct-browser-access",
 ]
 
 

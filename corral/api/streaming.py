@@ -13,20 +13,25 @@ from litestar import Request, Response
 from litestar.response import Stream
 
 from corral.core.errors import CorralError
-from corral.core.inference import Chunk
+from corral.core.inference import Chunk, Metrics
 from corral.core.sources import Progress, ProgressCallback
 
 __all__ = [
     "NDJSON",
     "collect_progress",
+    "gather",
     "join_chunks",
     "progress_dict",
     "progress_response",
+    "prompt_tokens",
+    "resume",
     "run_with_progress",
+    "sse_event",
     "until_disconnect",
 ]
 
 NDJSON = "application/x-ndjson"
+SSE = "text/event-stream"
 
 _DONE = object()
 T = TypeVar("T")
@@ -112,6 +117,35 @@ async def collect_progress(work: Callable[[ProgressCallback], None]) -> Response
             raise item
         last = progress_dict(item)
     return Response(msgspec.json.encode(last), media_type="application/json", status_code=200)
+
+
+def sse_event(name: str, data: Any) -> bytes:
+    """One named server-sent event: ``event: <name>`` and ``data: <json>`` (Anthropic and the
+    Responses API name every event; their SDKs dispatch on the data's ``type``)."""
+    return b"event: " + name.encode() + b"\ndata: " + msgspec.json.encode(data) + b"\n\n"
+
+
+async def gather(chunks: AsyncIterator[Chunk]) -> list[Chunk]:
+    """Every chunk of a generation (``stream: false``)."""
+    return [c async for c in chunks]
+
+
+async def resume(first: Chunk, rest: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+    """A generation whose first chunk was already awaited (to keep errors' HTTP status), whole
+    again: ``first``, then the rest unless ``first`` was the last."""
+    yield first
+    if not first.done:
+        async for chunk in rest:
+            yield chunk
+
+
+def prompt_tokens(metrics: Metrics) -> int:
+    """The whole prompt's token count, as the OpenAI and Anthropic dialects report it.
+
+    Batching runners report prompt tokens served from the KV cache apart (``prompt_cached``); the
+    dialects' input counts include them.
+    """
+    return metrics.prompt_eval_count + metrics.prompt_cached
 
 
 def join_chunks(chunks: list[Chunk]) -> Chunk:

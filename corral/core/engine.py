@@ -152,6 +152,9 @@ class GenerateParams:
     """Constrain the output to any JSON value."""
     logprobs: bool = False
     top_logprobs: int = 0
+    logit_bias: Mapping[int, float] = field(default_factory=dict)
+    """Added to these tokens' logits before any other sampling step (OpenAI ``logit_bias``; the core
+    checked the ids are in the vocabulary). Empty: no bias."""
 
 
 @dataclass(frozen=True)

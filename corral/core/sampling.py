@@ -4,33 +4,62 @@
 that the llamacpp backend builds, with the same semantics per step, so that a backend using it
 samples from the same distribution llama.cpp would:
 
-penalties (over the last ``repeat_last_n`` accepted tokens) → top_k → typical_p → top_p →
+logit_bias → penalties (over the last ``repeat_last_n`` accepted tokens) → top_k → typical_p → top_p →
 min_p → temperature → a draw from a ``numpy.random.Generator`` seeded with ``seed`` (a random
-seed when -1). With ``temperature <= 0`` the chain is penalties → argmax (exactly
+seed when -1). With ``temperature <= 0`` the chain is logit_bias → penalties → argmax (exactly
 ``np.argmax``: the first maximum, as llama.cpp's greedy sampler picks it).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from corral.core.engine import SamplingOptions, TokenLogprob
 
-__all__ = ["Sampler", "token_logprobs"]
+if TYPE_CHECKING:
+    from corral.core.constrain import OutputConstraint
+
+__all__ = ["LogitBias", "Sampler", "token_logprobs"]
+
+
+class LogitBias:
+    """OpenAI's ``logit_bias`` as llama.cpp's logit-bias sampler applies it: each value is added to
+    its token's logit, first in the chain (before the penalties)."""
+
+    def __init__(self, bias: Mapping[int, float]) -> None:
+        self.ids = np.fromiter(bias.keys(), dtype=np.intp, count=len(bias))
+        self.values = np.fromiter(bias.values(), dtype=np.float32, count=len(bias))
+
+    def __bool__(self) -> bool:
+        return bool(self.ids.size)
+
+    def apply(self, logits: NDArray[np.float32]) -> NDArray[np.float32]:
+        """A biased copy of one position's logits (the input is left as it is)."""
+        out = np.array(logits, dtype=np.float32, copy=True).reshape(-1)
+        np.add.at(out, self.ids, self.values)
+        return out
 
 
 class Sampler:
     """One generation's sampler: call :meth:`sample` with each position's logits, then
     :meth:`accept` with the token actually emitted (it feeds the repetition penalties)."""
 
-    def __init__(self, options: SamplingOptions, vocab_size: int) -> None:
+    def __init__(
+        self,
+        options: SamplingOptions,
+        vocab_size: int,
+        logit_bias: Mapping[int, float] | None = None,
+        constraint: OutputConstraint | None = None,
+    ) -> None:
         self.options = options
         self.vocab_size = vocab_size
+        self._bias = LogitBias(logit_bias or {})
+        self._constraint = constraint
         o = options
         self._penalize = o.repeat_last_n != 0 and (
             o.repeat_penalty != 1.0 or o.frequency_penalty != 0.0 or o.presence_penalty != 0.0
@@ -46,9 +75,19 @@ class Sampler:
             self._history.append(int(token_id))
 
     def sample(self, logits: NDArray[np.float32]) -> int:
-        """Pick a token from one position's raw logits (not modified in place)."""
-        o = self.options
+        """Pick a token from one position's raw logits (not modified in place). With an output
+        constraint, only tokens its grammar allows can be picked, and the pick advances it."""
         x = np.asarray(logits, dtype=np.float32).reshape(-1)
+        if self._bias:
+            x = self._bias.apply(x)
+        if self._constraint is None:
+            return self._pick(x)
+        token = self._pick(self._constraint.mask(x))
+        self._constraint.consume(token)
+        return token
+
+    def _pick(self, x: NDArray[np.float32]) -> int:
+        o = self.options
         if self._penalize and self._history:
             x = self._apply_penalties(x)
         if o.temperature <= 0.0:

@@ -37,7 +37,11 @@ class Services:
 
     def __post_init__(self) -> None:
         self.catalog = Catalog(
-            self.store, self.plugins.sources, noprune=self.config.noprune, emit=self.plugins.emit
+            self.store,
+            self.plugins.sources,
+            noprune=self.config.noprune,
+            emit=self.plugins.emit,
+            quantizers=list(self.plugins.backends.values()),
         )
         self.scheduler = Scheduler(self.config, self.plugins.backends, self.host, emit=self.plugins.emit)
         self.inference = Inference(self.config, self.store, self.scheduler, emit=self.plugins.emit)

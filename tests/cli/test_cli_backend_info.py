@@ -29,8 +29,8 @@ def _loading(name: str, progress: float | None) -> RunningModel:
 def test_ps_until_column_shows_loading_progress() -> None:
     lines = format_running([_loading("a:latest", 0.424), _loading("b:latest", None)], now=NOW).splitlines()
     rows = [re.split(r" {4,}", line) for line in lines[1:]]
-    assert rows[0][5:] == ["loading 42%", "onnx"]
-    assert rows[1][5:] == ["loading...", "onnx"]
+    assert rows[0][5:] == ["loading 42%", "-", "onnx"]  # no slots while loading
+    assert rows[1][5:] == ["loading...", "-", "onnx"]
 
 
 def test_show_prints_the_backend_and_why() -> None:

@@ -38,7 +38,7 @@ def _judge(name: str, cap: Captured, sent: Any = None) -> list[str]:
 
 
 def test_every_shipped_transcript_loads_with_a_known_kind() -> None:
-    assert len(CORPUS) == 107
+    assert len(CORPUS) == 116
     assert {t.kind for t in CORPUS} <= set(KINDS)
     assert all(t.method in ("GET", "POST", "DELETE", "HEAD") for t in CORPUS)
 

@@ -1,30 +1,39 @@
-"""Handlers of Ollama's native model-management endpoints (/, /api/version, tags, show, create, ...)."""
+"""Handlers of Ollama's native model-management endpoints (/, /api/version, tags, show, create,
+pull, push, copy, delete, blobs) and /api/ps."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from anyio import to_thread
-from litestar import Request, Response, delete, head, post, route
+from litestar import Request, Response, delete, get, head, post, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from corral import __version__
 from corral.api.decode import decode_body
 from corral.api.errors import json_response
-from corral.api.ollama.schemas import (
+from corral.api.ollama.protocol import (
     CopyRequest,
     CreateRequest,
     DeleteRequest,
+    ListResponse,
+    ProcessResponse,
     PullRequest,
     PushRequest,
     ShowRequest,
+    VersionResponse,
 )
+from corral.api.ollama.to_ollama import process_model
 from corral.api.streaming import progress_response
 from corral.core.catalog import CreateSpec
+from corral.core.catalog.describe import details
+from corral.core.durations import FOREVER_NS
 from corral.core.errors import BadRequest
 from corral.core.registry import Credentials
 from corral.core.services import Services
+from corral.core.store import LocalModel
 
 __all__ = ["HANDLERS"]
 
@@ -42,13 +51,30 @@ def root() -> Response[bytes]:
 @route("/api/version", http_method=["GET", "HEAD"], sync_to_thread=False)
 def version() -> Response[bytes]:
     """The server version."""
-    return json_response({"version": __version__})
+    return json_response(VersionResponse(version=__version__))
 
 
 @route("/api/tags", http_method=["GET", "HEAD"])
 async def tags(services: Svc) -> Response[bytes]:
     """Local models, newest first."""
-    return json_response({"models": await to_thread.run_sync(services.catalog.list_models)})
+    return json_response(ListResponse(models=await to_thread.run_sync(services.catalog.list_models)))
+
+
+def _backend_report(services: Services) -> Callable[[LocalModel], dict[str, Any]]:
+    """The scheduler's backend report, remembered per digest while the model is idle: choosing
+    reads the GGUF header, and the choice for given content (and server settings) does not change.
+    A loaded or loading model reports its runner's actual choice."""
+    scheduler = services.scheduler
+
+    def report(local: LocalModel) -> dict[str, Any]:
+        busy = scheduler.find(local) is not None or any(
+            m.local.digest == local.digest for m in scheduler.loading_models()
+        )
+        if busy:
+            return scheduler.backend_report(local)
+        return services.catalog.known.get(("backend", local.digest), lambda: scheduler.backend_report(local))
+
+    return report
 
 
 @post("/api/show", status_code=200)
@@ -59,7 +85,7 @@ async def show(request: Request[Any, Any, Any], services: Svc) -> Response[bytes
     if not name:
         raise BadRequest("model is required")
     info = await to_thread.run_sync(
-        lambda: services.catalog.show(name, verbose=req.verbose, backend=services.scheduler.backend_report)
+        lambda: services.catalog.show(name, verbose=req.verbose, backend=_backend_report(services))
     )
     if request.headers.get("user-agent", "").startswith("GitHubCopilotChat/"):
         info["model_info"]["general.basename"] = name
@@ -131,6 +157,39 @@ async def push(request: Request[Any, Any, Any], services: Svc) -> Response[Any]:
     )
 
 
+@get("/api/ps")
+async def ps(services: Svc) -> Response[bytes]:
+    """Models being loaded (with corral's ``loading`` field), then loaded models, latest expiry first."""
+    store, scheduler = services.store, services.scheduler
+    models = [
+        process_model(
+            m.local,
+            details(store, m.local.manifest),
+            size=0,
+            size_vram=0,
+            expires_at_ns=FOREVER_NS,
+            context_length=m.load_params.num_ctx,
+            backend={"name": m.choice.backend.name, "reason": m.choice.reason},
+            loading={"progress": m.progress(), "seconds": round(m.seconds, 3)},
+        )
+        for m in scheduler.loading_models()
+    ]
+    models += [
+        process_model(
+            m.local,
+            details(store, m.local.manifest),
+            size=m.runner.memory_bytes,
+            size_vram=m.runner.vram_bytes,
+            expires_at_ns=m.expires_at_ns,
+            context_length=m.runner.context_length,
+            backend={"name": m.choice.backend.name, "reason": m.choice.reason},
+            slots={"total": m.num_slots, "in_use": m.in_use, "waiting": m.waiting},
+        )
+        for m in scheduler.running()
+    ]
+    return json_response(ProcessResponse(models=models))
+
+
 HANDLERS: list[Any] = [
     root,
     version,
@@ -143,4 +202,5 @@ HANDLERS: list[Any] = [
     create,
     pull,
     push,
+    ps,
 ]

@@ -17,11 +17,14 @@ Supported beyond what Ollama's compatibility layer does:
 * ``logprobs`` / ``top_logprobs`` (0..20) in OpenAI's shape; ``/v1/completions`` ``logprobs: int``
   in the legacy shape (tokens, token_logprobs, top_logprobs, text_offset).
 * ``max_completion_tokens`` (wins over ``max_tokens``), ``echo`` on completions.
+* ``logit_bias`` on chat and text completions (llama.cpp's logit-bias sampler, or the same addition
+  in numpy on the other backends); ids outside the vocabulary or values outside [-100, 100] → 400.
 
-Deliberate gaps: ``logit_bias`` and ``best_of`` > ``n`` are not supported; ``echo`` with
+Deliberate gaps: ``best_of`` > ``n`` is not supported; ``echo`` with
 ``logprobs`` is refused (prompt logprobs are not computed); token-array prompts are refused;
 ``parallel_tool_calls`` is ignored (a forced call is always exactly one); ``strict`` is implied
 (the grammar always enforces the schema); ``user`` is ignored. An error after a stream began is
 sent as an SSE ``data: {"error": {...}}`` frame (the SDKs raise it) rather than Ollama's empty chunk.
-``/v1/responses``, ``/v1/messages`` and ``/v1/audio/transcriptions`` are not served yet.
+``/v1/responses`` is :mod:`corral.api.responses` and ``/v1/messages`` (Anthropic) is
+:mod:`corral.api.anthropic`, adapters of the same shape; ``/v1/audio/transcriptions`` is not served.
 """

@@ -12,7 +12,8 @@ from litestar.handlers import HTTPRouteHandler
 
 from corral.api.decode import decode_body
 from corral.api.errors import json_response
-from corral.api.ollama.embed import embed_inputs, float32_values
+from corral.api.ollama.from_ollama import embed_inputs
+from corral.api.ollama.to_ollama import float32_values
 from corral.core.errors import BadRequest
 from corral.core.inference.types import EmbedInput
 from corral.core.services import Services

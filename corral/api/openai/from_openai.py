@@ -10,13 +10,21 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from corral.api.forcing import call_schema, choose_tools
 from corral.api.openai.messages import chat_messages, go_type
 from corral.api.openai.protocol import ChatCompletionRequest, CompletionRequest, StreamOptions
 from corral.core.errors import BadRequest
 from corral.core.inference import ChatInput, GenerateInput
 from corral.core.templates import Tool
 
-__all__ = ["ChatPlan", "CompletionPlan", "call_schema", "from_chat_request", "from_completion_request"]
+__all__ = [
+    "ChatPlan",
+    "CompletionPlan",
+    "call_schema",
+    "from_chat_request",
+    "from_completion_request",
+    "think_from_effort",
+]
 
 MAX_N = 128
 _EFFORT: dict[str, bool | str] = {"none": False, "minimal": "low", "xhigh": "max", "ultra": "max"}
@@ -128,41 +136,10 @@ def _tool_name_of(tool: dict[str, Any]) -> str:
     return str(fn.get("name") or "") if isinstance(fn, dict) else ""
 
 
-def call_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
-    """A JSON schema whose instances are exactly one call ``{"name", "arguments"}`` of ``tools``.
-
-    Each tool's ``$defs`` move to the root so its ``#/$defs/...`` references still resolve.
-    """
-    defs: dict[str, Any] = {}
-    options = []
-    for tool in tools:
-        fn = tool.get("function")
-        fn = fn if isinstance(fn, dict) else {}
-        params = fn.get("parameters")
-        params = dict(params) if isinstance(params, dict) else {"type": "object"}
-        defs.update(params.pop("$defs", None) or {})
-        options.append(
-            {
-                "type": "object",
-                "properties": {"name": {"enum": [fn.get("name", "")]}, "arguments": params},
-                "required": ["name", "arguments"],
-                "additionalProperties": False,
-            }
-        )
-    schema: dict[str, Any] = options[0] if len(options) == 1 else {"anyOf": options}
-    return {**schema, "$defs": defs} if defs else schema
-
-
 def _tool_choice(choice: Any, tools: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Any]:
     """(tools offered to the model, JSON schema forcing a call or None)."""
-    if choice is None or choice == "auto":
-        return tools, None
-    if choice == "none":
-        return [], None
-    if choice == "required":
-        if not tools:
-            raise BadRequest("tool_choice 'required' needs at least one tool in 'tools'")
-        return tools, call_schema(tools)
+    if choice is None or choice in ("auto", "none", "required"):
+        return choose_tools(choice or "auto", None, tools)
     fn = choice.get("function") if isinstance(choice, dict) and choice.get("type") == "function" else None
     name = fn.get("name") if isinstance(fn, dict) else None
     if not isinstance(name, str):
@@ -170,21 +147,44 @@ def _tool_choice(choice: Any, tools: list[dict[str, Any]]) -> tuple[list[dict[st
             "invalid tool_choice: expected 'none', 'auto', 'required' or "
             '{"type": "function", "function": {"name": ...}}'
         )
-    chosen = [t for t in tools if _tool_name_of(t) == name]
-    if not chosen:
-        raise BadRequest(f"tool_choice names function '{name}', which is not in 'tools'")
-    return tools, call_schema(chosen)
+    return choose_tools("named", name, tools)
 
 
 def _think(req: ChatCompletionRequest) -> bool | str | None:
     effort = req.reasoning_effort
     if effort is None and isinstance(req.reasoning, dict):
         effort = req.reasoning.get("effort")
+    return think_from_effort(effort)
+
+
+def think_from_effort(effort: Any) -> bool | str | None:
+    """A reasoning effort (``none``, ``low``... ``xhigh``) → the core's ``think``; None stays None."""
     if effort is None:
         return None
     if not isinstance(effort, str) or effort not in _EFFORT:
         raise BadRequest(f"invalid reasoning value: {json.dumps(effort)}")
     return _EFFORT[effort]
+
+
+def logit_bias(value: Any) -> dict[int, float]:
+    """OpenAI's ``logit_bias``: token ids as strings (JSON keys) → a number in [-100, 100]."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest(f"invalid type for 'logit_bias' field: {go_type(value)}")
+    out: dict[int, float] = {}
+    for key, bias in value.items():
+        try:
+            token = int(key, 10)
+        except ValueError:
+            raise BadRequest(f"invalid logit_bias key {json.dumps(key)}: keys must be token ids") from None
+        if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not -100 <= bias <= 100:
+            raise BadRequest(
+                f"invalid logit_bias value for token {key}: {json.dumps(bias)} "
+                "(must be a number between -100 and 100)"
+            )
+        out[token] = float(bias)
+    return out
 
 
 def from_chat_request(req: ChatCompletionRequest) -> ChatPlan:
@@ -197,6 +197,7 @@ def from_chat_request(req: ChatCompletionRequest) -> ChatPlan:
         raise BadRequest(f"invalid tool: {exc}") from None
     fmt = forced if forced is not None else _response_format(req.response_format)
     think = _think(req)
+    bias = logit_bias(req.logit_bias)
     top = req.top_logprobs or 0
     max_tokens = req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
     inputs = [
@@ -210,6 +211,7 @@ def from_chat_request(req: ChatCompletionRequest) -> ChatPlan:
             logprobs=bool(req.logprobs),
             top_logprobs=top,
             debug_render_only=req.debug_render_only,
+            logit_bias=bias,
         )
         for i in range(_choices(req.n))
     ]
@@ -241,6 +243,7 @@ def from_completion_request(req: CompletionRequest) -> CompletionPlan:
         raise BadRequest("echo with logprobs is not supported: prompt token logprobs are not computed")
     if req.logprobs is not None and not 0 <= req.logprobs <= 20:
         raise BadRequest("logprobs must be between 0 and 20")
+    bias = logit_bias(req.logit_bias)
     inputs, echo = [], []
     for prompt in prompts:
         for i in range(n):
@@ -252,6 +255,7 @@ def from_completion_request(req: CompletionRequest) -> CompletionPlan:
                     options=_options(req, req.max_tokens, i),
                     logprobs=req.logprobs is not None,
                     top_logprobs=req.logprobs or 0,
+                    logit_bias=bias,
                 )
             )
             echo.append(prompt if req.echo else "")

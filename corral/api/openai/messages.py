@@ -13,7 +13,7 @@ from typing import Any
 from corral.core.errors import BadRequest
 from corral.core.templates import Message, ToolCall, ToolCallFunction
 
-__all__ = ["chat_messages", "go_type"]
+__all__ = ["chat_messages", "go_type", "image_bytes"]
 
 _IMAGE_PREFIXES = (*(f"data:image/{t};base64," for t in ("jpeg", "jpg", "png", "webp")), "data:;base64,")
 
@@ -33,7 +33,8 @@ def go_type(value: Any) -> str:
     return "map[string]interface {}"
 
 
-def _image(url: str) -> bytes:
+def image_bytes(url: str) -> bytes:
+    """A base64 ``data:`` URL's image bytes (HTTP URLs and other schemes are refused)."""
     if url.startswith(("http://", "https://")):
         raise BadRequest("image URLs are not currently supported, please use base64 encoded data instead")
     prefix = next((p for p in _IMAGE_PREFIXES if url.startswith(p)), None)
@@ -59,7 +60,7 @@ def _part(role: str, part: Any) -> Message:
         url = ref.get("url") if isinstance(ref, dict) else ref
         if not isinstance(url, str):
             raise BadRequest("invalid message format")
-        return Message(role, images=[_image(url)])
+        return Message(role, images=[image_bytes(url)])
     if kind == "input_audio":
         audio = part.get("input_audio")
         data = audio.get("data") if isinstance(audio, dict) else None

@@ -44,6 +44,7 @@ class ChatCompletionRequest(msgspec.Struct, kw_only=True):
     reasoning_effort: str | None = None
     reasoning: Any = None
     user: Any = None
+    logit_bias: Any = None
     debug_render_only: bool = msgspec.field(default=False, name="_debug_render_only")
 
 
@@ -67,3 +68,4 @@ class CompletionRequest(msgspec.Struct, kw_only=True):
     echo: bool | None = None
     logprobs: int | None = None
     user: Any = None
+    logit_bias: Any = None

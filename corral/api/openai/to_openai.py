@@ -6,7 +6,6 @@ Pure functions, no I/O. A "choice" here is a :class:`Chunk` joined from one gene
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -14,9 +13,11 @@ from typing import Any
 
 import msgspec
 
+from corral.api.forcing import forced_call
 from corral.core.assemble.toolcalls import new_tool_call_id
-from corral.core.inference import Chunk
-from corral.core.templates import ToolCall, ToolCallFunction
+from corral.core.engine import TokenLogprob
+from corral.core.inference import Chunk, LogprobEntry
+from corral.core.templates import ToolCall
 
 __all__ = [
     "FINGERPRINT",
@@ -50,26 +51,6 @@ class Envelope:
     def new(cls, prefix: str, model: str) -> Envelope:
         """A fresh id such as ``chatcmpl-3f9a...`` and the current time."""
         return cls(f"{prefix}-{secrets.token_hex(12)}", int(time.time()), model)
-
-
-def forced_call(joined: Chunk) -> Chunk:
-    """A generation constrained to ``{"name", "arguments"}`` JSON, with its content as a tool call.
-
-    The core's tool-call parser may already have recognised the call; output cut short (by
-    ``max_tokens``) stays content with finish reason ``length``.
-    """
-    if joined.tool_calls:
-        return joined
-    try:
-        data = json.loads(joined.content)
-    except ValueError:
-        return joined
-    if not isinstance(data, dict) or not isinstance(data.get("arguments"), dict):
-        return joined
-    call = ToolCall(ToolCallFunction(str(data.get("name", "")), data["arguments"], 0), new_tool_call_id())
-    joined.tool_calls = [call]
-    joined.content = ""
-    return joined
 
 
 def finish_reason(chunk: Chunk, has_tool_calls: bool) -> str:
@@ -109,9 +90,13 @@ def _tool_call(call: ToolCall, index: int) -> dict[str, Any]:
     }
 
 
-def logprobs_content(entries: list[dict[str, Any]]) -> dict[str, Any]:
+def logprobs_content(entries: list[LogprobEntry]) -> dict[str, Any]:
     """Chat ``logprobs``: ``{"content": [{token, logprob, bytes, top_logprobs}]}``."""
-    return {"content": [{**e, "top_logprobs": e.get("top_logprobs") or []} for e in entries]}
+
+    def one(t: TokenLogprob) -> dict[str, Any]:
+        return {"token": t.token, "logprob": t.logprob, "bytes": list(t.bytes)}
+
+    return {"content": [{**one(e.chosen), "top_logprobs": [one(t) for t in e.top]} for e in entries]}
 
 
 def _message(choice: Chunk) -> dict[str, Any]:
@@ -167,7 +152,7 @@ def chat_chunk(
     """
     out: list[dict[str, Any]] = []
 
-    def delta(d: dict[str, Any], logprobs: list[dict[str, Any]] | None = None) -> None:
+    def delta(d: dict[str, Any], logprobs: list[LogprobEntry] | None = None) -> None:
         if first and not out:
             d = {"role": "assistant", **d}
         choice: dict[str, Any] = {"index": index, "delta": d, "finish_reason": None}
@@ -196,16 +181,16 @@ def usage_chunk(env: Envelope, finals: list[Chunk]) -> dict[str, Any]:
 # --- text completions -------------------------------------------------------------------------
 
 
-def completion_logprobs(entries: list[dict[str, Any]], offset: int) -> dict[str, Any]:
+def completion_logprobs(entries: list[LogprobEntry], offset: int) -> dict[str, Any]:
     """The legacy ``logprobs`` object: tokens, token_logprobs, top_logprobs, text_offset."""
     offsets = []
     for e in entries:
         offsets.append(offset)
-        offset += len(e["token"])
+        offset += len(e.chosen.token)
     return {
-        "tokens": [e["token"] for e in entries],
-        "token_logprobs": [e["logprob"] for e in entries],
-        "top_logprobs": [{t["token"]: t["logprob"] for t in e.get("top_logprobs") or []} for e in entries],
+        "tokens": [e.chosen.token for e in entries],
+        "token_logprobs": [e.chosen.logprob for e in entries],
+        "top_logprobs": [{t.token: t.logprob for t in e.top} for e in entries],
         "text_offset": offsets,
     }
 

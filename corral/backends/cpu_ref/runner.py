@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corral.backends.cpu_ref.model import Transformer
+from corral.core.constrain import OutputConstraint, output_constraint
 from corral.core.engine import GenerateParams, RunnerCapabilities, TokenOut
 from corral.core.errors import BadRequest, CorralError
 from corral.core.limits import INPUT_TOO_LONG
@@ -25,12 +26,6 @@ log = logging.getLogger(__name__)
 
 _CLOSE_WAIT = 30.0
 """Seconds close() waits for a running generation to notice it and stop."""
-
-CONSTRAINTS_UNSUPPORTED = (
-    "the cpu-ref backend does not support grammars, JSON schemas or JSON mode yet; "
-    "use another backend (e.g. PARAMETER backend llamacpp) for constrained output"
-)
-
 
 @dataclass
 class GenerationInfo:
@@ -55,7 +50,7 @@ class CpuRefRunner:
     """
 
     backend = "cpu-ref"
-    capabilities = RunnerCapabilities(sequences=1, logprobs=True, embeddings=True)
+    capabilities = RunnerCapabilities(sequences=1, constrained_output=True, logprobs=True, embeddings=True)
     vram_bytes = 0
 
     def __init__(
@@ -93,12 +88,11 @@ class CpuRefRunner:
         """Yield tokens until EOG (a final ``TokenOut(eog=True)``), ``num_predict`` (when > 0),
         a full context, ``cancel`` or :meth:`close`; :attr:`last_generation` says which.
 
-        Bad token ids, an empty prompt and any output constraint (grammar, JSON schema, JSON
-        mode: not implemented by cpu-ref) raise :class:`BadRequest` here, before any work.
+        Bad token ids, an empty prompt and a bad output constraint (grammar, JSON schema, JSON
+        mode; applied with llguidance) raise :class:`BadRequest` here, before any work.
         """
         self._require_open()
-        if params.grammar is not None or params.json_schema is not None or params.json_mode:
-            raise BadRequest(CONSTRAINTS_UNSUPPORTED)
+        constraint = output_constraint(params, self._tokenizer, "cpu-ref")
         tokens = list(params.prompt_tokens)
         if not tokens:
             raise BadRequest("the prompt is empty")
@@ -107,16 +101,21 @@ class CpuRefRunner:
             raise BadRequest(INPUT_TOO_LONG)
         info = GenerationInfo()
         info.prompt_tokens = len(tokens)
-        return self._generate(tokens, params, cancel, info)
+        return self._generate(tokens, params, cancel, info, constraint)
 
     def _generate(
-        self, tokens: list[int], params: GenerateParams, cancel: threading.Event, info: GenerationInfo
+        self,
+        tokens: list[int],
+        params: GenerateParams,
+        cancel: threading.Event,
+        info: GenerationInfo,
+        constraint: OutputConstraint | None,
     ) -> Iterator[TokenOut]:
         with self._lock:
             model = self._require_open()
             self.last_generation = info
             try:
-                yield from self._run(model, tokens, params, cancel, info)
+                yield from self._run(model, tokens, params, cancel, info, constraint)
             finally:
                 if info.stop_reason is None:
                     info.stop_reason = "abandoned"
@@ -128,6 +127,7 @@ class CpuRefRunner:
         params: GenerateParams,
         cancel: threading.Event,
         info: GenerationInfo,
+        constraint: OutputConstraint | None = None,
     ) -> Iterator[TokenOut]:
         reuse = params.sampling.seed < 0
         info.cached_tokens = self._common_prefix(tokens) if reuse else 0
@@ -137,7 +137,7 @@ class CpuRefRunner:
             info.stop_reason = self._cancel_reason()
             return
         logits = model.logits(hidden)[0]
-        sampler = Sampler(params.sampling, self._n_vocab)
+        sampler = Sampler(params.sampling, self._n_vocab, params.logit_bias, constraint)
         limit = params.num_predict if params.num_predict > 0 else 0
         top_n = max(0, params.top_logprobs) if params.logprobs else 0
         piece = self._tokenizer.piece

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from corral.backends.llamacpp._harden import hide_chat_templates
 from corral.core.errors import CorralError
 
 __all__ = ["INSTALL_HINT", "BuildInfo", "build_info", "import_error", "llama_cpp", "require"]
@@ -26,6 +27,7 @@ def _import() -> tuple[Any, str | None]:
     except Exception as exc:  # ImportError, or OSError when the shared library does not load
         return None, f"{type(exc).__name__}: {exc}"
     _route_native_logs(module)
+    hide_chat_templates(module)
     return module, None
 
 

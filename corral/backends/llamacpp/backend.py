@@ -6,16 +6,20 @@ import functools
 import json
 import logging
 import threading
+from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from corral.backends.llamacpp import _lib
+from corral.backends.llamacpp import quantize as _quantize
 from corral.backends.llamacpp._host import available_memory, estimate_memory, physical_cores
 from corral.backends.llamacpp.context import ContextSpec, open_model
 from corral.backends.llamacpp.embed_runner import LlamaCppEmbedRunner
 from corral.backends.llamacpp.runner import LlamaCppRunner
 from corral.core.engine import BackendStatus, Fit, HostInfo, LoadParams, ModelSpec, Runner
 from corral.core.errors import CorralError
+from corral.core.quantize import QuantizeType
 
 __all__ = ["LlamaCppBackend", "known_architectures"]
 
@@ -62,6 +66,18 @@ class LlamaCppBackend:
             return BackendStatus(True, f"llama.cpp with GPU offload on {accelerator}", build.version, kind)
         offload = "GPU offload compiled in" if build.gpu_offload else "no GPU offload in this build"
         return BackendStatus(True, f"llama.cpp on CPU ({build.describe_cpu()}; {offload})", build.version)
+
+    # --- quantizing on create (corral.core.quantize.Quantizer) ----------------------------------
+
+    def quantize_unavailable(self) -> str | None:
+        """None when llama-cpp-python is installed, else the message naming the extra."""
+        return _quantize.quantize_unavailable()
+
+    def quantize(
+        self, source: Path, target: Path, ftype: QuantizeType, progress: Callable[[float], None]
+    ) -> None:
+        """``llama_model_quantize`` in a child process (see ``backends.llamacpp.quantize``)."""
+        _quantize.quantize_gguf(source, target, ftype, progress)
 
     def probe(self, model: ModelSpec, host: HostInfo) -> Fit | None:
         """A fit for any GGUF architecture llama.cpp knows; None when llama-cpp-python is missing."""

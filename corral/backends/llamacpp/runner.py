@@ -108,7 +108,13 @@ class LlamaCppRunner:
         last_n = params.sampling.repeat_last_n
         last_n = self.context_length if last_n < 0 else min(last_n, self.context_length)
         chain = SamplerChain(
-            self._lib, self._vocab, self._n_vocab, params.sampling, penalty_last_n=last_n, grammar=grammar
+            self._lib,
+            self._vocab,
+            self._n_vocab,
+            params.sampling,
+            penalty_last_n=last_n,
+            grammar=grammar,
+            logit_bias=params.logit_bias,
         )
         seq = BatchSequence(
             prompt=tokens, params=params, chain=chain, cancel=cancel, reuse_cache=params.sampling.seed < 0

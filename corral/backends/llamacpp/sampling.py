@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import random
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from corral.backends.llamacpp.logit_bias import logit_bias_sampler
 from corral.core.engine import SamplingOptions
 from corral.core.errors import BadRequest
 
@@ -28,7 +30,7 @@ def sampler_seed(seed: int) -> int:
 class SamplerChain:
     """A llama.cpp sampler chain in Ollama's order, owned by one generation.
 
-    penalties → top_k → typical_p → top_p → min_p → temperature → draw with ``seed``, or greedy
+    logit_bias → penalties → top_k → typical_p → top_p → min_p → temperature → draw with ``seed``, or greedy
     when ``temperature`` is 0. The chain remembers the tokens it picked (for the repetition
     penalties), so a new chain is built for every generation.
 
@@ -47,12 +49,15 @@ class SamplerChain:
         *,
         penalty_last_n: int,
         grammar: str | None = None,
+        logit_bias: Mapping[int, float] | None = None,
     ) -> None:
         self._lib = lib
         self._n_vocab = n_vocab
         self._grammar: Any = None
         self._chain: Any = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
         try:
+            if logit_bias:
+                self._add(logit_bias_sampler(lib, n_vocab, logit_bias))
             self._build(n_vocab, options, penalty_last_n)
             if grammar is not None:
                 # The text was test-compiled by GrammarCache, so NULL here means out of memory.

@@ -18,6 +18,7 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
+from corral.core.constrain import OutputConstraint, output_constraint
 from corral.core.engine import GenerateParams, RunnerCapabilities, TokenOut
 from corral.core.errors import BadRequest, CorralError
 from corral.core.limits import INPUT_TOO_LONG
@@ -43,7 +44,7 @@ class OnnxRunner:
     """A model loaded into an ONNX Runtime session (one sequence: one KV cache)."""
 
     backend = "onnx"
-    capabilities = RunnerCapabilities(sequences=1, logprobs=True, embeddings=True)
+    capabilities = RunnerCapabilities(sequences=1, constrained_output=True, logprobs=True, embeddings=True)
 
     def __init__(
         self,
@@ -162,8 +163,8 @@ class OnnxRunner:
 
     def generate(self, params: GenerateParams, cancel: threading.Event) -> Iterator[TokenOut]:
         """Yield tokens until EOG (a final ``TokenOut(eog=True)``), ``num_predict``, a full
-        context, ``cancel`` or :meth:`close`. Bad token ids or an empty prompt raise
-        :class:`BadRequest` before any work is done."""
+        context, ``cancel`` or :meth:`close`. Bad token ids, an empty prompt or a bad output
+        constraint (applied with llguidance) raise :class:`BadRequest` before any work is done."""
         if self._session is None:
             raise CorralError("the model was unloaded")
         if self._embedding:
@@ -172,19 +173,24 @@ class OnnxRunner:
         if not tokens:
             raise BadRequest("the prompt is empty")
         self._check_tokens(tokens)
+        constraint = output_constraint(params, self._tokenizer, "onnx")
         if len(tokens) > self.context_length:  # the core fits prompts (corral.core.limits)
             raise BadRequest(INPUT_TOO_LONG)
-        return self._generate(tokens, params, cancel)
+        return self._generate(tokens, params, cancel, constraint)
 
     def _generate(
-        self, tokens: list[int], params: GenerateParams, cancel: threading.Event
+        self,
+        tokens: list[int],
+        params: GenerateParams,
+        cancel: threading.Event,
+        constraint: OutputConstraint | None = None,
     ) -> Iterator[TokenOut]:
         with self._lock:
             first = self._prefill(tokens, self._prefix_cache(tokens), cancel)
             if first is None:
                 return
             logits, self._cache = first
-            sampler = Sampler(params.sampling, logits.shape[-1])
+            sampler = Sampler(params.sampling, logits.shape[-1], params.logit_bias, constraint)
             for t in tokens:
                 sampler.accept(t)
             limit = params.num_predict if params.num_predict > 0 else 0

@@ -8,13 +8,14 @@ at the end. The order a generation runs them in::
     thinking, text = thinking_parser.push(text)  # ThinkingParser, when thinking is on
     content, calls = tool_parser.push(text)      # ToolCallParser, on the content only
 
-The thinking tags come from ``thinking_tags(template)``; pass ``starts_in_thinking`` when
-``prompt_opens_thinking(prompt, opening)`` says the rendered prompt already opened the block.
+The thinking tags come from ``thinking_tags(template)``; pass ``starts_in_thinking=True`` to the
+parser when ``starts_in_thinking(prompt, opening, closing, continued)`` says the prompt already
+opened the block (the template opened it, or a prefilled assistant message left it open).
 """
 
 from corral.core.assemble.infer import ToolCallFormat, thinking_tags, tool_call_format
 from corral.core.assemble.stops import StopMatcher
-from corral.core.assemble.thinking import ThinkingParser, prompt_opens_thinking
+from corral.core.assemble.thinking import ThinkingParser, prompt_opens_thinking, starts_in_thinking
 from corral.core.assemble.toolcalls import ToolCallParser, new_tool_call_id
 from corral.core.assemble.utf8 import Utf8Joiner
 
@@ -26,6 +27,7 @@ __all__ = [
     "Utf8Joiner",
     "new_tool_call_id",
     "prompt_opens_thinking",
+    "starts_in_thinking",
     "thinking_tags",
     "tool_call_format",
 ]

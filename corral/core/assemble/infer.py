@@ -14,13 +14,13 @@ from corral.core.assemble._text import common_prefix_len, common_suffix_len
 from corral.core.errors import TemplateError
 from corral.core.templates import (
     Message,
-    Template,
     TemplateValues,
     Tool,
     ToolCall,
     ToolCallFunction,
     ToolFunction,
 )
+from corral.core.templates.jinja_template import ChatTemplate
 
 __all__ = ["ToolCallFormat", "thinking_tags", "tool_call_format"]
 
@@ -43,7 +43,7 @@ class ToolCallFormat:
     closing: str | None = None
 
 
-def _render(template: Template, messages: list[Message], tools: list[Tool] | None = None) -> str | None:
+def _render(template: ChatTemplate, messages: list[Message], tools: list[Tool] | None = None) -> str | None:
     values = TemplateValues.with_think(True, messages=messages, tools=tools)
     try:
         return template.execute(values)
@@ -52,7 +52,7 @@ def _render(template: Template, messages: list[Message], tools: list[Tool] | Non
 
 
 @functools.lru_cache(maxsize=64)
-def tool_call_format(template: Template | None) -> ToolCallFormat:
+def tool_call_format(template: ChatTemplate | None) -> ToolCallFormat:
     """Infer the tool-call prefix (e.g. ``<tool_call>``, ``[TOOL_CALLS]``) and closing tag of a template."""
     if template is None or not template.uses("Messages"):
         return ToolCallFormat()
@@ -80,7 +80,7 @@ def tool_call_format(template: Template | None) -> ToolCallFormat:
 
 
 @functools.lru_cache(maxsize=64)
-def thinking_tags(template: Template | None) -> tuple[str, str] | None:
+def thinking_tags(template: ChatTemplate | None) -> tuple[str, str] | None:
     """The (opening, closing) tags a template writes around an assistant's thinking, if any.
 
     Found by rendering an assistant turn with and without thinking; a template that never shows

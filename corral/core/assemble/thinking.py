@@ -6,7 +6,7 @@ from enum import Enum, auto
 
 from corral.core.assemble._text import partial_start
 
-__all__ = ["ThinkingParser", "prompt_opens_thinking"]
+__all__ = ["ThinkingParser", "prompt_opens_thinking", "starts_in_thinking"]
 
 
 class _State(Enum):
@@ -20,6 +20,19 @@ class _State(Enum):
 def prompt_opens_thinking(prompt: str, opening: str) -> bool:
     """Whether a rendered prompt already ends with the opening tag (then the model starts thinking)."""
     return bool(opening) and prompt.rstrip().endswith(opening)
+
+
+def starts_in_thinking(prompt: str, opening: str, closing: str, continued: str = "") -> bool:
+    """Whether the model's output begins inside a thinking block.
+
+    Either the rendered prompt ends with the opening tag (Ollama's check: a template that opens the
+    block for the model), or ``continued`` (the text the model carries on: a prefilled assistant
+    message, a raw prompt) opened a block and did not close it.
+    """
+    if prompt_opens_thinking(prompt, opening):
+        return True
+    at = continued.rfind(opening) if opening else -1
+    return at >= 0 and continued.find(closing, at + len(opening)) < 0
 
 
 class ThinkingParser:

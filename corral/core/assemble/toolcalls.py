@@ -10,7 +10,8 @@ from enum import Enum, auto
 from corral.core.assemble._calls import ObjectScanner, calls_from_json
 from corral.core.assemble._text import partial_start
 from corral.core.assemble.infer import ToolCallFormat, tool_call_format
-from corral.core.templates import Template, Tool, ToolCall, ToolCallFunction
+from corral.core.templates import Tool, ToolCall, ToolCallFunction
+from corral.core.templates.jinja_template import ChatTemplate
 
 __all__ = ["ToolCallParser", "new_tool_call_id"]
 
@@ -59,7 +60,7 @@ class ToolCallParser:
 
     def __init__(
         self,
-        template: Template | None,
+        template: ChatTemplate | None,
         tools: Sequence[Tool],
         *,
         new_id: Callable[[], str] = new_tool_call_id,

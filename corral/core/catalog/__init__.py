@@ -14,11 +14,13 @@ from anyio import to_thread
 
 from corral.core.catalog.create import create_model
 from corral.core.catalog.describe import list_entry, show_model
+from corral.core.catalog.known import Known
 from corral.core.catalog.spec import CreateSpec
 from corral.core.digest import parse_digest
 from corral.core.errors import BadRequest, CorralError, InvalidModelName, ModelNotFound
 from corral.core.events import Event
 from corral.core.names import ModelName, parse_name, validate_name
+from corral.core.quantize import find_quantizer, parse_quantize_type
 from corral.core.registry import Credentials, RegistryOptions, RegistrySource, push_model
 from corral.core.sources import ModelSource, Progress, ProgressCallback
 from corral.core.store import LocalModel, Store
@@ -38,11 +40,16 @@ class Catalog:
         *,
         noprune: bool = False,
         emit: Callable[[Event], None] | None = None,
+        quantizers: Sequence[object] = (),
     ) -> None:
         self.store = store
         self.sources = list(sources)
+        self.quantizers = list(quantizers)
+        """Backends that may offer ``corral.core.quantize.Quantizer`` (for ``quantize`` on create)."""
         self.noprune = noprune
         self.emit: Callable[[Event], None] = emit or _ignore
+        self.known = Known()
+        """Answers per model digest (``/api/show`` bodies, backend reports of idle models)."""
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -66,7 +73,12 @@ class Catalog:
         if not parsed.is_valid():
             raise ModelNotFound(f"model '{parsed.display_shortest()}' not found")
         local = self.store.resolve(parsed)
-        out = show_model(self.store, local, verbose=verbose)
+        known = self.known.get(
+            ("show", local.digest, local.name.display_shortest(), local.modified_ns, verbose),
+            lambda: show_model(self.store, local, verbose=verbose),
+        )
+        # A shallow copy, and model_info copied too: callers adjust those (GitHub Copilot's basename).
+        out = {**known, "model_info": dict(known["model_info"])}
         if backend is not None:
             out["backend"] = backend(local)
         return out
@@ -130,6 +142,9 @@ class Catalog:
     def check_create(self, spec: CreateSpec) -> None:
         """Validation done before a create starts streaming (so errors keep their status)."""
         spec.validate()
+        if spec.quantize:
+            parse_quantize_type(spec.quantize)
+            find_quantizer(self.quantizers)
 
     def create(self, spec: CreateSpec, progress: ProgressCallback) -> None:
         """Create the model, reporting Ollama's status lines."""

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from corral.core.catalog.chat_template import gguf_jinja_template
+from corral.core.catalog.quantize_step import quantize_model_layer
 from corral.core.convert import convert_into_store, is_hf_model_dir
 from corral.core.digest import parse_digest, sha256_digest
 from corral.core.errors import BadRequest
 from corral.core.gguf import GGUFInfo, read_gguf, validate_model
 from corral.core.names import ModelName, parse_name
+from corral.core.quantize import find_quantizer
 from corral.core.sources import Progress, ProgressCallback
 from corral.core.store import Store
 from corral.core.store.manifest import Layer, Manifest, ModelConfig, encode_config
@@ -26,7 +30,7 @@ from corral.core.store.media import (
     MEDIA_SYSTEM,
     MEDIA_TEMPLATE,
 )
-from corral.core.templates import detect_template
+from corral.core.templates.match import match_builtin
 
 if TYPE_CHECKING:
     from corral.core.catalog import Catalog
@@ -104,6 +108,7 @@ def _from_files(store: Store, spec: CreateSpec, draft: _Draft, progress: Progres
         _convert(store, spec, draft, progress)
         return
     progress(Progress("parsing GGUF"))
+    model_path: Path | None = None
     for name in ggufs:
         digest = parse_digest(spec.files[name])
         if not store.has_blob(digest):
@@ -115,9 +120,10 @@ def _from_files(store: Store, spec: CreateSpec, draft: _Draft, progress: Progres
             validate_model(info)
             draft.weights = [w for w in draft.weights if w.media_type != MEDIA_MODEL]
             draft.info = info
+            model_path = path
         draft.weights.append(Layer(media, digest, path.stat().st_size))
-    if draft.info is not None and draft.template is None and spec.template is None:
-        _autodetect_template(draft, progress)
+    if model_path is not None and draft.template is None and spec.template is None:
+        _autodetect_template(model_path, draft, progress)
 
 
 def _convert(store: Store, spec: CreateSpec, draft: _Draft, progress: ProgressCallback) -> None:
@@ -137,18 +143,28 @@ def _convert(store: Store, spec: CreateSpec, draft: _Draft, progress: ProgressCa
     draft.info = info
 
 
-def _autodetect_template(draft: _Draft, progress: ProgressCallback) -> None:
-    assert draft.info is not None
-    chat_template = draft.info.chat_template
-    if not chat_template:
+def _autodetect_template(model_path: Path, draft: _Draft, progress: ProgressCallback) -> None:
+    """Use a built-in template only if it renders like the GGUF's chat template; otherwise write no
+    template layer, so the model keeps rendering with its own Jinja template."""
+    jinja = gguf_jinja_template(model_path)
+    if jinja is None:
         return
-    found = detect_template(chat_template)
+    found = match_builtin(jinja)
     if found is None:
         return
     progress(Progress(f"using autodetected template {found.name}"))
     draft.template = found.template
     for key, value in found.parameters.items():
         draft.params.setdefault(key, value)
+
+
+def _quantize(catalog: Catalog, quantize: str, draft: _Draft, progress: ProgressCallback) -> None:
+    at = next(i for i, w in enumerate(draft.weights) if w.media_type == MEDIA_MODEL)
+    layer = draft.weights[at]
+    info = draft.info or read_gguf(catalog.store.blob_path(layer.digest), keep_arrays=False)
+    quantizer = find_quantizer(catalog.quantizers)
+    new, draft.info = quantize_model_layer(catalog.store, quantizer, layer, info, quantize, progress)
+    draft.weights[at] = new
 
 
 def _adapters(store: Store, spec: CreateSpec, draft: _Draft) -> None:
@@ -208,6 +224,8 @@ def create_model(catalog: Catalog, spec: CreateSpec, progress: ProgressCallback)
     _apply_overrides(spec, draft)
     if not any(w.media_type == MEDIA_MODEL for w in draft.weights):
         raise BadRequest("no model weights: 'files' must include a GGUF file or 'from' must name a model")
+    if spec.quantize:
+        _quantize(catalog, spec.quantize, draft, progress)
 
     layers: list[Layer] = []
     for layer in draft.weights:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
+from corral.core.catalog.chat_template import load_template
 from corral.core.errors import CorralError
 from corral.core.gguf import GGUFInfo, model_info, read_gguf, tensors_for_show
 from corral.core.modelfile_show import render_show_modelfile
 from corral.core.options import format_parameters_for_show
 from corral.core.store import LocalModel, ModelListing, Store
 from corral.core.store.manifest import Manifest, decode_config
-from corral.core.templates import Template
+from corral.core.templates.jinja_template import ChatTemplate, template_kind
 from corral.core.timefmt import rfc3339_local
 
-__all__ = ["capabilities", "details", "list_entry", "show_model"]
+__all__ = ["capabilities", "details", "list_entry", "load_template", "show_model"]
 
 log = logging.getLogger("corral.catalog")
 
@@ -57,7 +57,7 @@ def list_entry(store: Store, item: ModelListing) -> dict[str, Any]:
     }
 
 
-def capabilities(info: GGUFInfo | None, template: Template | None, has_projector: bool) -> list[str]:
+def capabilities(info: GGUFInfo | None, template: ChatTemplate | None, has_projector: bool) -> list[str]:
     """Ollama's capability strings, derived from the GGUF and the template."""
     caps: list[str] = []
     meta = info.metadata if info is not None else {}
@@ -78,27 +78,11 @@ def capabilities(info: GGUFInfo | None, template: Template | None, has_projector
     return caps
 
 
-@functools.lru_cache(maxsize=64)
-def _parse_template(text: str) -> Template:
-    # Parsed templates are immutable; a model's template is parsed once, not per request.
-    return Template.parse(text)
-
-
-def load_template(local: LocalModel) -> Template | None:
-    """Parse the model's template layer; a broken stored template is logged, not fatal."""
-    if local.template is None:
-        return None
-    try:
-        return _parse_template(local.template)
-    except CorralError as exc:
-        log.warning("model %s has an unparsable template: %s", local.name, exc)
-        return None
-
-
 def show_model(store: Store, local: LocalModel, *, verbose: bool) -> dict[str, Any]:
     """The full ``/api/show`` object."""
     info = read_gguf(local.model_path, keep_arrays=verbose) if local.model_path is not None else None
     template = load_template(local)
+    kind = template_kind(template)
     parent = next((layer.from_ for layer in local.manifest.layers if layer.from_), "")
     out: dict[str, Any] = {}
     if local.license:
@@ -107,7 +91,8 @@ def show_model(store: Store, local: LocalModel, *, verbose: bool) -> dict[str, A
         display_name=local.name.display_shortest(),
         model_path=str(local.model_path) if local.model_path else "",
         adapters=[str(p) for p in local.adapters],
-        template=local.template if local.template is not None else "{{ .Prompt }}",
+        # A Jinja chat template stays in the GGUF: re-creating from FROM alone brings it back.
+        template=local.template if local.template is not None or kind == "jinja" else "{{ .Prompt }}",
         system=local.system,
         params=local.params,
         license=local.license,
@@ -116,8 +101,10 @@ def show_model(store: Store, local: LocalModel, *, verbose: bool) -> dict[str, A
     params = format_parameters_for_show(local.params)
     if params:
         out["parameters"] = params
-    if local.template:
-        out["template"] = local.template
+    if template is not None and template.text:
+        out["template"] = template.text
+    if kind is not None:
+        out["template_kind"] = kind  # corral: "go" (Ollama template) or "jinja" (the GGUF's own)
     if local.system:
         out["system"] = local.system
     out["details"] = details(store, local.manifest, parent)

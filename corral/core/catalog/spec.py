@@ -99,9 +99,4 @@ class CreateSpec:
                 Template.parse(self.template)
             except TemplateError as exc:
                 raise BadRequest(f"template error: {exc.message}") from None
-        if self.quantize:
-            raise BadRequest(
-                f"quantizing to {self.quantize} is not supported by corral yet; create from an already "
-                "quantized GGUF instead"
-            )
         return name

@@ -11,11 +11,12 @@ from corral.core.catalog.describe import capabilities, load_template
 from corral.core.engine import GenerateParams, Runner, TokenOut, capabilities_of
 from corral.core.errors import BadRequest, ModelNotFound
 from corral.core.gguf import GGUFInfo, read_gguf
+from corral.core.inference.types import LogprobEntry
 from corral.core.limits import token_limit
 from corral.core.names import parse_name
 from corral.core.options import ResolvedOptions
 from corral.core.store import LocalModel, Store
-from corral.core.templates import Template
+from corral.core.templates.jinja_template import ChatTemplate
 
 __all__ = [
     "ModelContext",
@@ -25,6 +26,7 @@ __all__ = [
     "logprob_entry",
     "lookup",
     "require_capabilities",
+    "validate_logit_bias",
     "validate_think",
     "validate_top_logprobs",
 ]
@@ -49,8 +51,9 @@ class ModelContext:
     def __init__(self, local: LocalModel, requested: str) -> None:
         self.local = local
         self.requested = requested
-        self.template: Template | None = load_template(local)
+        self.template: ChatTemplate | None = load_template(local)
         info = _gguf_info(local.model_path) if local.model_path is not None else None
+        self.vocab_size: int | None = info.vocab_size if info is not None else None
         self.capabilities = capabilities(info, self.template, local.projector is not None)
 
     @property
@@ -97,6 +100,18 @@ def validate_top_logprobs(top: int) -> None:
         raise BadRequest("top_logprobs must be between 0 and 20")
 
 
+def validate_logit_bias(model: ModelContext, bias: Mapping[int, float]) -> None:
+    """400 for a biased token id outside the model's vocabulary (checked before any runner runs)."""
+    if not bias or model.vocab_size is None:
+        return
+    outside = sorted(t for t in bias if not 0 <= t < model.vocab_size)
+    if outside:
+        listed = ", ".join(map(str, outside[:5])) + (", ..." if len(outside) > 5 else "")
+        raise BadRequest(
+            f"logit_bias token ids out of range: {listed} (the vocabulary has {model.vocab_size} tokens)"
+        )
+
+
 def format_params(fmt: Any) -> tuple[bool, Mapping[str, Any] | None]:
     """``format`` → (json mode, JSON schema). ``""``/null mean none; anything else is refused."""
     if fmt is None or fmt == "":
@@ -114,6 +129,7 @@ def generate_params(
     fmt: Any,
     logprobs: bool,
     top_logprobs: int,
+    logit_bias: Mapping[int, float] | None = None,
     *,
     n_ctx: int,
     shift: bool = True,
@@ -131,6 +147,7 @@ def generate_params(
         json_schema=schema,
         logprobs=logprobs or top_logprobs > 0,
         top_logprobs=top_logprobs,
+        logit_bias=dict(logit_bias or {}),
     )
 
 
@@ -146,14 +163,8 @@ def check_capabilities(runner: Runner, params: GenerateParams) -> None:
         raise BadRequest(f"the {runner.backend} backend does not report logprobs")
 
 
-def logprob_entry(token: TokenOut) -> dict[str, Any] | None:
-    """Ollama's ``logprobs`` item for one token."""
+def logprob_entry(token: TokenOut) -> LogprobEntry | None:
+    """The log-probabilities a runner reported for one token, or None when it reported none."""
     if token.logprob is None:
         return None
-    lp = token.logprob
-    entry: dict[str, Any] = {"token": lp.token, "logprob": lp.logprob, "bytes": list(lp.bytes)}
-    if token.top_logprobs:
-        entry["top_logprobs"] = [
-            {"token": t.token, "logprob": t.logprob, "bytes": list(t.bytes)} for t in token.top_logprobs
-        ]
-    return entry
+    return LogprobEntry(token.logprob, tuple(token.top_logprobs))

@@ -8,7 +8,14 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from corral.core.assemble import StopMatcher, ThinkingParser, ToolCallParser, Utf8Joiner, thinking_tags
+from corral.core.assemble import (
+    StopMatcher,
+    ThinkingParser,
+    ToolCallParser,
+    Utf8Joiner,
+    starts_in_thinking,
+    thinking_tags,
+)
 from corral.core.engine import GenerateParams, Runner, capabilities_of
 from corral.core.errors import BadRequest
 from corral.core.events import (
@@ -26,6 +33,7 @@ from corral.core.inference.prepare import (
     logprob_entry,
     lookup,
     require_capabilities,
+    validate_logit_bias,
     validate_think,
     validate_top_logprobs,
 )
@@ -116,6 +124,7 @@ class Inference(UseCase):
         model = lookup(self.store, inp.model, empty_status=404)
         if "completion" not in model.capabilities:
             raise BadRequest(f'"{inp.model}" does not support generate')
+        validate_logit_bias(model, inp.logit_bias)
         validate_think(model, inp.think)
         needed = (["insert"] if inp.suffix else []) + (["vision"] if inp.images else [])
         require_capabilities(model, needed)
@@ -164,8 +173,16 @@ class Inference(UseCase):
                 else None
             )
             think = tags is not None and inp.think is not False
+            opened = tags is not None and starts_in_thinking(prompt, *tags, prompt if inp.raw else "")
             async for chunk in self._run(
-                lease, params, opts, start, tags if think else None, None, keep_context=not inp.raw
+                lease,
+                params,
+                opts,
+                start,
+                tags if think else None,
+                None,
+                keep_context=not inp.raw,
+                in_thinking=opened,
             ):
                 yield chunk
 
@@ -177,6 +194,7 @@ class Inference(UseCase):
         model = lookup(self.store, inp.model, empty_status=400)
         if "completion" not in model.capabilities:
             raise BadRequest(f'"{inp.model}" does not support chat')
+        validate_logit_bias(model, inp.logit_bias)
         validate_think(model, inp.think)
         needed = (["tools"] if inp.tools else []) + (
             ["vision"] if any(m.images for m in inp.messages) else []
@@ -215,9 +233,19 @@ class Inference(UseCase):
             params = self._params(runner, prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp)
             tags = thinking_tags(template) if "thinking" in model.capabilities else None
             think = tags is not None and inp.think is not False
+            last = inp.messages[-1]
+            prefill = last.content if last.role == "assistant" else ""
+            opened = tags is not None and starts_in_thinking(prompt, *tags, prefill)
             tools = ToolCallParser(template, inp.tools) if inp.tools else None
             async for chunk in self._run(
-                lease, params, opts, start, tags if think else None, tools, keep_context=False
+                lease,
+                params,
+                opts,
+                start,
+                tags if think else None,
+                tools,
+                keep_context=False,
+                in_thinking=opened,
             ):
                 yield chunk
 
@@ -237,7 +265,7 @@ class Inference(UseCase):
         n_ctx = runner.context_length
         tokens, _ = fit_prompt(runner.tokenize(prompt), n_ctx, opts.num_keep, truncate=inp.truncate)
         params = generate_params(
-            tokens, opts, fmt, logprobs, top_logprobs, n_ctx=n_ctx, shift=inp.shift
+            tokens, opts, fmt, logprobs, top_logprobs, inp.logit_bias, n_ctx=n_ctx, shift=inp.shift
         )
         check_capabilities(runner, params)
         return params
@@ -252,11 +280,13 @@ class Inference(UseCase):
         tools: ToolCallParser | None,
         *,
         keep_context: bool,
+        in_thinking: bool = False,
     ) -> AsyncIterator[Chunk]:
         cancel = threading.Event()
         joiner = Utf8Joiner()
         stops = StopMatcher(opts.stop)
-        thinking = ThinkingParser(*think_tags) if think_tags else None
+        # A prompt that ends inside an open thinking block: the output starts as thinking.
+        thinking = ThinkingParser(*think_tags, starts_in_thinking=in_thinking) if think_tags else None
         generated: list[int] = []
         eval_start = time.perf_counter_ns()
         first_token_at: int | None = None

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from corral.core.engine import TokenLogprob
 from corral.core.templates import Message, Tool, ToolCall
 
-__all__ = ["ChatInput", "Chunk", "EmbedInput", "EmbedResult", "GenerateInput", "Metrics"]
+__all__ = ["ChatInput", "Chunk", "EmbedInput", "EmbedResult", "GenerateInput", "LogprobEntry", "Metrics"]
 
 
 @dataclass
@@ -31,6 +32,8 @@ class GenerateInput:
     truncate: bool = True
     shift: bool = True
     debug_render_only: bool = False
+    logit_bias: dict[int, float] = field(default_factory=dict)
+    """Token id → value added to its logit (OpenAI ``logit_bias``)."""
 
 
 @dataclass
@@ -49,6 +52,8 @@ class ChatInput:
     truncate: bool = True
     shift: bool = True
     debug_render_only: bool = False
+    logit_bias: dict[int, float] = field(default_factory=dict)
+    """Token id → value added to its logit (OpenAI ``logit_bias``)."""
 
 
 @dataclass
@@ -66,6 +71,15 @@ class Metrics:
     eval_duration: int = 0
 
 
+@dataclass(frozen=True)
+class LogprobEntry:
+    """One generated token's log-probability and the most likely alternatives (``top``, most likely
+    first); each dialect adapter shapes it for its wire format."""
+
+    chosen: TokenLogprob
+    top: tuple[TokenLogprob, ...] = ()
+
+
 @dataclass
 class Chunk:
     """One piece of a response. The last one has ``done=True``, a ``done_reason`` and metrics."""
@@ -73,7 +87,7 @@ class Chunk:
     content: str = ""
     thinking: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
-    logprobs: list[dict[str, Any]] = field(default_factory=list)
+    logprobs: list[LogprobEntry] = field(default_factory=list)
     done: bool = False
     done_reason: str | None = None
     metrics: Metrics | None = None

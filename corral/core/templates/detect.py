@@ -15,6 +15,7 @@ __all__ = [
     "builtin_template",
     "detect_template",
     "levenshtein",
+    "ranked_builtins",
 ]
 
 MAX_DISTANCE = 100
@@ -97,18 +98,24 @@ def levenshtein(a: str, b: str) -> int:
     return score
 
 
-def detect_template(chat_template: str) -> BuiltinTemplate | None:
-    """Match a GGUF ``tokenizer.chat_template`` to a built-in template like Ollama does.
-
-    The closest ``index.json`` entry by edit distance wins (the first on ties) if the distance is
-    below ``MAX_DISTANCE``; otherwise there is no match and the Jinja template must be used as is.
-    """
-    best: str | None = None
-    best_score = MAX_DISTANCE
+def ranked_builtins(chat_template: str) -> list[str]:
+    """Built-in template names whose ``index.json`` sources lie within ``MAX_DISTANCE`` edits of
+    ``chat_template``, nearest first, each name once (Ollama's nominees; see ``templates.match``)."""
+    scores: dict[str, int] = {}
     for name, known in _index():
-        if abs(len(known) - len(chat_template)) >= best_score:
+        if abs(len(known) - len(chat_template)) >= min(MAX_DISTANCE, scores.get(name, MAX_DISTANCE)):
             continue  # the length difference alone rules it out
         score = levenshtein(chat_template, known)
-        if score < best_score:
-            best, best_score = name, score
-    return builtin_template(best) if best is not None else None
+        if score < scores.get(name, MAX_DISTANCE):
+            scores[name] = score
+    return sorted(scores, key=lambda n: scores[n])
+
+
+def detect_template(chat_template: str) -> BuiltinTemplate | None:
+    """Ollama's match: the nearest built-in by edit distance if below ``MAX_DISTANCE`` (first on ties).
+
+    Nearest is not the same: corral creates models with ``templates.match.match_builtin``, which also
+    requires identical renderings; this is kept as Ollama's reference behaviour.
+    """
+    ranked = ranked_builtins(chat_template)
+    return builtin_template(ranked[0]) if ranked else None

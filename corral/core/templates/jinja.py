@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jinja2
-from jinja2 import nodes
+from jinja2 import meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.ext import loopcontrols
 from jinja2.runtime import Context
@@ -27,7 +27,7 @@ from corral.core.templates.errors import TemplateExecError, TemplateLimitError, 
 from corral.core.templates.exec import MAX_OUTPUT, MAX_STEPS
 from corral.core.templates.types import Message, Tool, ToolParameters, ToolProperty
 
-__all__ = ["render_jinja"]
+__all__ = ["render_jinja", "template_variables"]
 
 
 class _Budget:
@@ -152,6 +152,20 @@ def _compile(source: str) -> jinja2.Template:
         return _environment().from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateParseError(f"chat template: {exc.message}", exc.lineno, 0) from None
+
+
+@functools.lru_cache(maxsize=64)
+def template_variables(source: str) -> frozenset[str]:
+    """The variables a chat template reads from its context (empty if it does not parse).
+
+    Analysed with the sandboxed environment: Jinja's compiler folds constant expressions, and an
+    unsandboxed one would evaluate ``'x' * 10**10`` from a hostile template while merely compiling.
+    """
+    try:
+        ast = _environment().parse(source)
+    except jinja2.TemplateSyntaxError:
+        return frozenset()
+    return frozenset(meta.find_undeclared_variables(ast))
 
 
 def _property_dict(prop: ToolProperty) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from corral.core.errors import BadRequest
+from corral.core.templates.jinja_template import ChatTemplate
 from corral.core.templates.template import DEFAULT_TEMPLATE, Template
 from corral.core.templates.types import Message, TemplateValues, Think, Tool
 
@@ -85,7 +86,7 @@ def _tag_images(msgs: Sequence[Message]) -> tuple[list[Message], list[bytes]]:
 
 
 def build_chat_prompt(
-    template: Template,
+    template: ChatTemplate,
     messages: Sequence[Message],
     *,
     tools: Sequence[Tool] | None = None,
@@ -129,7 +130,7 @@ def build_chat_prompt(
 
 
 def build_generate_prompt(
-    template: Template | None,
+    template: ChatTemplate | None,
     prompt: str,
     *,
     system: str = "",

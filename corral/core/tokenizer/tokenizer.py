@@ -94,12 +94,15 @@ class GGUFTokenizer:
         """``tokenizer.ggml.model``: ``llama``, ``gpt2`` or ``bert``."""
         return self._vocab.model
 
-    def encode(self, text: str, *, add_special: bool = True, parse_special: bool = True) -> list[int]:
+    def encode(
+        self, text: str, *, add_special: bool = True, parse_special: bool = True, space_prefix: bool = True
+    ) -> list[int]:
         """Text to token ids, like ``llama_tokenize(text, add_special, parse_special)``.
 
         ``add_special`` adds BOS/EOS (for WordPiece: CLS/SEP) as the metadata says;
         ``parse_special`` turns the text of control tokens (``<start_of_turn>``, ``</s>``...)
-        into those tokens. User-defined tokens are always matched.
+        into those tokens. User-defined tokens are always matched. ``space_prefix=False`` leaves
+        out SentencePiece's leading space, for text that continues other text (grammar literals).
         """
         vocab = self._vocab
         fragments = self._special.partition(_valid_text(text), parse_special)
@@ -113,7 +116,7 @@ class GGUFTokenizer:
                     out.append(frag)
                     prev_special = True
                     continue
-                if vocab.add_space_prefix and prev_special:
+                if vocab.add_space_prefix and prev_special and space_prefix:
                     frag = " " + frag
                 try:
                     self._spm.encode(frag.replace(" ", "\u2581"), out)
@@ -170,6 +173,10 @@ class GGUFTokenizer:
             n = self.vocab_size
             bad = next((i for i in ids if not isinstance(i, int) or not 0 <= i < n), None)
             raise BadRequest(f"invalid token id {bad}: the vocabulary has {n} tokens") from None
+
+    def is_control(self, token_id: int) -> bool:
+        """Whether the token is a control token (``<s>``, ``<start_of_turn>``...), not text."""
+        return bool(self._vocab.attrs[token_id] & Attr.CONTROL)
 
     def is_eog(self, token_id: int) -> bool:
         """Whether the token ends a generation."""

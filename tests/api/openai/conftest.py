@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,13 +17,22 @@ from corral.testing import write_tiny_gguf
 from tests.conftest import LiveServer, _Servers
 
 
-def add_model(client: httpx.Client, gguf: Path, name: str, template: str) -> None:
-    """Upload ``gguf`` (once) and create ``name`` from it with ``template``."""
+def add_model(
+    client: httpx.Client, gguf: Path, name: str, template: str, parameters: dict[str, Any] | None = None
+) -> None:
+    """Upload ``gguf`` (once) and create ``name`` from it with ``template`` (and ``parameters``)."""
     blob = gguf.read_bytes()
     digest = "sha256:" + hashlib.sha256(blob).hexdigest()
     if client.head(f"/api/blobs/{digest}").status_code != 200:
         assert client.post(f"/api/blobs/{digest}", content=blob).status_code == 201
-    body = {"model": name, "files": {"tiny.gguf": digest}, "template": template, "stream": False}
+    body: dict[str, Any] = {
+        "model": name,
+        "files": {"tiny.gguf": digest},
+        "template": template,
+        "stream": False,
+    }
+    if parameters:
+        body["parameters"] = parameters
     r = client.post("/api/create", json=body)
     assert r.status_code == 200, r.text
 

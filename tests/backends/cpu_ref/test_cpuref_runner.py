@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_probe_declines_other_architectures_with_the_reason(
 
 
 def test_runner_fields(tiny_runner: CpuRefRunner) -> None:
-    assert tiny_runner.backend == "cpu-ref" and tiny_runner.max_parallel == 1
+    assert tiny_runner.backend == "cpu-ref" and tiny_runner.capabilities.sequences == 1
     assert tiny_runner.vram_bytes == 0 and tiny_runner.context_length == 512
     assert tiny_runner.memory_bytes > 500_000
 
@@ -97,11 +98,24 @@ def test_logits_match_a_fresh_generation(tiny_runner: CpuRefRunner) -> None:
     assert int(np.argmax(tiny_runner.logits(prompt))) == first.id
 
 
-def test_constraints_are_refused_clearly(tiny_runner: CpuRefRunner) -> None:
+def test_constraints_shape_the_output(tiny_runner: CpuRefRunner) -> None:
     tokens = tiny_runner.tokenize("hi")
-    for extra in ({"grammar": 'root ::= "a"'}, {"json_schema": {"type": "object"}}, {"json_mode": True}):
-        with pytest.raises(BadRequest, match="does not support grammars"):
-            tiny_runner.generate(params(tokens, 4, **extra), threading.Event())
+
+    def text(**extra: object) -> str:
+        out = list(tiny_runner.generate(params(tokens, 40, **extra), threading.Event()))
+        assert out[-1].eog, "the grammar ends the output"
+        return b"".join(t.piece for t in out if not t.eog).decode()
+
+    assert text(grammar='root ::= ("yes" | "no") "!"') in ("yes!", "no!")
+    schema = {
+        "type": "object",
+        "properties": {"ok": {"type": "boolean"}},
+        "required": ["ok"],
+        "additionalProperties": False,
+    }
+    assert set(json.loads(text(json_schema=schema))) == {"ok"}
+    with pytest.raises(BadRequest, match="invalid grammar"):
+        tiny_runner.generate(params(tokens, 4, grammar="root ::= missing-rule ("), threading.Event())
 
 
 def test_bad_inputs_are_bad_requests(tiny_runner: CpuRefRunner) -> None:

@@ -97,3 +97,16 @@ def test_token_logprobs_are_log_softmax_and_top_n_sorted() -> None:
     assert chosen.token == "t2" and chosen.bytes == b"t2"
     assert top[0].token in ("t1", "t3") and top[2].token == "t2"
     assert top[0].logprob >= top[1].logprob >= top[2].logprob
+
+
+def test_logit_bias_comes_before_everything_and_leaves_the_input_alone() -> None:
+    logits = LOGITS.copy()
+    banned = Sampler(SamplingOptions(temperature=0.0), 6, {1: -100.0, 3: -100.0})
+    assert banned.sample(logits) == 2
+    forced = Sampler(SamplingOptions(temperature=1.0, top_k=2, seed=3), 6, {4: 100.0})
+    assert {forced.sample(logits) for _ in range(50)} == {4}  # top_k sees the biased logits
+    np.testing.assert_array_equal(logits, LOGITS)
+    # With repetition penalties the bias is applied first, as in llama.cpp's chain.
+    penalized = Sampler(SamplingOptions(temperature=0.0, repeat_penalty=4.0), 6, {5: 4.0})
+    penalized.accept(5)
+    assert penalized.sample(logits) == 1  # (0.5 + 4) / 4 < 3

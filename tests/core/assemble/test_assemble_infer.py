@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from assemble_support import load_template
 
-from corral.core.assemble import ToolCallFormat, prompt_opens_thinking, thinking_tags, tool_call_format
+from corral.core.assemble import (
+    ToolCallFormat,
+    prompt_opens_thinking,
+    starts_in_thinking,
+    thinking_tags,
+    tool_call_format,
+)
 from corral.core.templates import Message, Template, TemplateValues, builtin_names
 
 FORMATS = [
@@ -79,3 +85,13 @@ def test_prompt_opens_thinking() -> None:
     assert not prompt_opens_thinking(_prompt("thinking/deepseek-r1-prefilled", False), "<think>")
     assert not prompt_opens_thinking(_prompt("thinking/qwen3-think", True), "<think>")
     assert not prompt_opens_thinking("anything", "")
+
+
+def test_starts_in_thinking_from_the_template_or_an_open_prefill() -> None:
+    prompt = _prompt("thinking/deepseek-r1-prefilled", True)
+    assert starts_in_thinking(prompt, "<think>", "</think>")
+    # The rendered prompt alone does not open a block, but the continued text does.
+    assert starts_in_thinking("<|assistant|>", "<think>", "</think>", "<think>so far")
+    assert not starts_in_thinking("<|assistant|>", "<think>", "</think>", "<think>done</think>answer")
+    assert starts_in_thinking("x", "<think>", "</think>", "<think>a</think> then <think>b")
+    assert not starts_in_thinking("x", "<think>", "</think>", "no tags at all")

@@ -1,4 +1,7 @@
-"""Wire types of /api/generate and /api/chat, and their translation into core inputs."""
+"""Translating decoded Ollama requests into core inputs: generate, chat and embeddings.
+
+Pure functions, no I/O. Errors are :class:`BadRequest` in Ollama's wording.
+"""
 
 from __future__ import annotations
 
@@ -8,49 +11,14 @@ from typing import Any
 
 import msgspec
 
+from corral.api.ollama.protocol import ChatRequest, EmbeddingRequest, EmbedRequest, GenerateRequest
 from corral.core.durations import parse_keep_alive
 from corral.core.errors import BadRequest
 from corral.core.inference import ChatInput, GenerateInput
+from corral.core.inference.types import EmbedInput
 from corral.core.templates import Message, Tool
 
-__all__ = ["ChatRequest", "GenerateRequest", "chat_input", "generate_input"]
-
-
-class GenerateRequest(msgspec.Struct, kw_only=True):
-    model: str = ""
-    prompt: str = ""
-    suffix: str = ""
-    system: str = ""
-    template: str = ""
-    context: list[int] | None = None
-    stream: bool | None = None
-    raw: bool = False
-    format: Any = None
-    keep_alive: Any = msgspec.UNSET
-    images: list[str] | None = None
-    options: dict[str, Any] | None = None
-    think: Any = None
-    truncate: bool | None = None
-    shift: bool | None = None
-    logprobs: bool = False
-    top_logprobs: int = 0
-    debug_render_only: bool = msgspec.field(default=False, name="_debug_render_only")
-
-
-class ChatRequest(msgspec.Struct, kw_only=True):
-    model: str = ""
-    messages: list[dict[str, Any]] | None = None
-    stream: bool | None = None
-    format: Any = None
-    keep_alive: Any = msgspec.UNSET
-    tools: list[dict[str, Any]] | None = None
-    options: dict[str, Any] | None = None
-    think: Any = None
-    truncate: bool | None = None
-    shift: bool | None = None
-    logprobs: bool = False
-    top_logprobs: int = 0
-    debug_render_only: bool = msgspec.field(default=False, name="_debug_render_only")
+__all__ = ["chat_input", "embed_input", "embed_inputs", "embedding_input", "generate_input"]
 
 
 def _think(value: Any) -> bool | str | None:
@@ -139,4 +107,42 @@ def chat_input(req: ChatRequest) -> ChatInput:
         truncate=req.truncate is not False,
         shift=req.shift is not False,
         debug_render_only=req.debug_render_only,
+    )
+
+
+def embed_inputs(value: Any) -> list[str]:
+    """``input`` as Ollama reads it: a string (``""`` means none) or a list of strings.
+
+    Anything else (numbers, token arrays, objects) is 400 ``invalid input type``.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise BadRequest("invalid input type")
+
+
+def embed_input(req: EmbedRequest) -> EmbedInput:
+    """Translate a decoded ``/api/embed`` body (L2-normalized vectors)."""
+    return EmbedInput(
+        model=req.model,
+        inputs=embed_inputs(req.input),
+        truncate=req.truncate is not False,
+        dimensions=req.dimensions,
+        options=req.options,
+        keep_alive_ns=_keep_alive(req.keep_alive),
+    )
+
+
+def embedding_input(req: EmbeddingRequest) -> EmbedInput:
+    """Translate the legacy ``/api/embeddings`` body: one ``prompt``, not normalized, model required."""
+    return EmbedInput(
+        model=req.model,
+        inputs=[req.prompt] if req.prompt else [],
+        normalize=False,
+        options=req.options,
+        keep_alive_ns=_keep_alive(req.keep_alive),
+        model_required=True,
     )
