@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +36,17 @@ class _Servers:
         self.tmp_path = tmp_path
         self.running: list[tuple[uvicorn.Server, threading.Thread, httpx.Client]] = []
 
-    def start(self, models: Path | None = None, **overrides: Any) -> LiveServer:
+    def start(
+        self, models: Path | None = None, wrap: Callable[[Any], Any] | None = None, **overrides: Any
+    ) -> LiveServer:
+        """Start a server; ``wrap`` (an ASGI app → app) puts a fault injector in front of corral's app."""
         port = free_port()
         models = models or self.tmp_path / "models"
         config = load_config({}, host=HostURL("http", "127.0.0.1", port), models=models, **overrides)
         services = build_services(config, plugins=build_plugins(entry_points=False))
-        app = create_app(services)
+        app: Any = create_app(services)
+        if wrap is not None:
+            app = wrap(app)
         server = uvicorn.Server(
             uvicorn.Config(
                 app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **uvicorn_limits(config)

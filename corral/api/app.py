@@ -29,6 +29,7 @@ from corral.api.openai import routes as openai_routes
 from corral.api.openapi_docs import complete_openapi
 from corral.api.origins import OriginPolicy
 from corral.api.responses import routes as responses_routes
+from corral.api.ui import routes as ui_routes
 from corral.core.services import Services
 
 __all__ = ["create_app"]
@@ -52,6 +53,7 @@ def create_app(services: Services) -> Litestar:
     dialects = [*openai_routes.HANDLERS, *responses_routes.HANDLERS, *anthropic_routes.HANDLERS]
     openai = Router(path="/v1", route_handlers=dialects)
     operations = Router(path="/", route_handlers=[*ops.HANDLERS, *backends_api.HANDLERS])
+    web_page = Router(path="/", route_handlers=ui_routes.HANDLERS)
     traffic = Traffic()
 
     async def on_startup() -> None:
@@ -64,7 +66,7 @@ def create_app(services: Services) -> Litestar:
         return services
 
     app = Litestar(
-        route_handlers=[ollama, openai, operations],
+        route_handlers=[ollama, openai, operations, web_page],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=cors_config(cfg.origins),
         middleware=[

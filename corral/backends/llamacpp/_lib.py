@@ -6,6 +6,7 @@ import functools
 import importlib
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,10 +37,20 @@ _native_log = logging.getLogger("corral.backends.llamacpp.native")
 # sizing...), so its warnings are logged at INFO and its info at DEBUG.
 _LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.INFO, 4: logging.ERROR}
 _log_callback: Any = None
+_log_lock = threading.Lock()
 
 
 def _route_native_logs(module: Any) -> None:
-    """Send llama.cpp's own log lines to Python logging instead of stderr."""
+    """Send llama.cpp's own log lines to Python logging instead of stderr (once per process)."""
+    # functools.cache lets two threads that call _import() at once both run it. A second callback
+    # would replace the first in _log_callback and free it while llama.cpp still calls it: a
+    # segfault at the next load (seen when the web page asks /api/show of several models at once).
+    with _log_lock:
+        if _log_callback is None:
+            _install_log_callback(module)
+
+
+def _install_log_callback(module: Any) -> None:
     global _log_callback
     last = [logging.DEBUG]
 
