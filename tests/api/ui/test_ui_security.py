@@ -2,14 +2,12 @@
 enforced (no inline code runs), and with API keys on the page asks for one on a 401, keeps it in the
 tab's memory only and sends it as a Bearer token on every request.
 
-corral's own API-key middleware belongs to the security issue; until it lands these tests put a
-stand-in in front of the app that answers 401 like it (``Authorization: Bearer KEY``, Ollama's error
-shape) and records what each request carried.
+The server runs with real API keys (an admin key and an inference key); a recorder in front of the
+app notes the Authorization header each request carried.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from corral.core.config import Secret
 from tests.api.ui.ui_support import console_errors, open_page, row, settle, wait
 from tests.conftest import LiveServer, _Servers
 from tests.ops.ops_support import add_tiny_model
@@ -26,12 +25,11 @@ pytestmark = pytest.mark.integration
 KEY = "corral-test-key-0123456789"
 INFERENCE_KEY = "corral-test-inference-key"
 _OPEN_PATHS = ("/", "/health", "/ready")
-_ADMIN_PATHS = ("/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete")
 
 
 class RequireKey:
-    """ASGI stand-in for API keys with the security issue's statuses and messages: 401 without a known
-    Bearer key, 403 when an inference-role key calls an admin route."""
+    """Records the Authorization header of every request the page makes, in front of the app; the
+    server's own API keys (``CORRAL_API_KEYS``: an admin key and an inference key) refuse or admit."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -39,28 +37,9 @@ class RequireKey:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path in _OPEN_PATHS or path == "/ui" or path.startswith("/ui/"):
-            await self.app(scope, receive, send)
-            return
-        auth = dict(scope["headers"]).get(b"authorization", b"").decode()
-        self.seen.append((path, auth))
-        if not auth:
-            await self._refuse(send, 401, "missing API key: send 'Authorization: Bearer KEY'")
-        elif auth not in (f"Bearer {KEY}", f"Bearer {INFERENCE_KEY}"):
-            await self._refuse(send, 401, "invalid API key")
-        elif auth == f"Bearer {INFERENCE_KEY}" and (path in _ADMIN_PATHS or path.startswith("/api/blobs/")):
-            await self._refuse(send, 403, f"this API key may not call {path} (needs the admin role)")
-        else:
-            await self.app(scope, receive, send)
-
-    @staticmethod
-    async def _refuse(send: Any, status: int, message: str) -> None:
-        body = json.dumps({"error": message}).encode()
-        headers = [(b"content-type", b"application/json; charset=utf-8")]
-        if status == 401:
-            headers.append((b"www-authenticate", b"Bearer"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        if scope["type"] == "http" and path not in _OPEN_PATHS and not path.startswith("/ui"):
+            self.seen.append((path, dict(scope["headers"]).get(b"authorization", b"").decode()))
+        await self.app(scope, receive, send)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +52,7 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer
 
     servers = _Servers(tmp_path_factory.mktemp("ui-keys"))
     try:
-        server = servers.start(wrap=wrap)
+        server = servers.start(wrap=wrap, api_keys=Secret(f"{KEY}:admin,{INFERENCE_KEY}"))
         server.client.headers["Authorization"] = f"Bearer {KEY}"
         add_tiny_model(server.client, tmp_path_factory.mktemp("ui-keys-models"), "tiny")
         yield server, guards[0]
