@@ -60,33 +60,7 @@ class LlamaCppEmbedRunner:
     def embed(self, tokens: Sequence[int]) -> list[float]:
         """Pooled embedding of one token sequence, not normalized (mean of the token embeddings
         when the model defines no pooling)."""
-        self._require_open()
-        if not tokens:
-            raise BadRequest("the input is empty")
-        check_token_ids(tokens, self._n_vocab)
-        if len(tokens) > self.context_length:
-            raise BadRequest("the input length exceeds the context length")
-        lib = self._lib
-        with self._lock:
-            llm = self._require_open()
-            ctx = llm.ctx
-            batch = lib.llama_batch_init(len(tokens), 0, 1)
-            try:
-                for i, token in enumerate(tokens):
-                    batch.token[i] = token
-                    batch.pos[i] = i
-                    batch.n_seq_id[i] = 1
-                    batch.seq_id[i][0] = 0
-                    batch.logits[i] = True
-                batch.n_tokens = len(tokens)
-                self._clear(llm)
-                code = int(lib.llama_decode(ctx, batch))
-                if code != 0:
-                    raise CorralError(f"llama.cpp failed to compute the embedding (llama_decode {code})")
-                return self._pooled(len(tokens))
-            finally:
-                lib.llama_batch_free(batch)
-                self._clear(llm)
+        return self.embed_many([tokens])[0]
 
     def embed_many(self, inputs: Sequence[Sequence[int]]) -> list[list[float]]:
         """Pooled embeddings of several token sequences, packed as sequences of shared batches (as
@@ -161,17 +135,6 @@ class LlamaCppEmbedRunner:
         if memory:
             self._lib.llama_memory_clear(memory, True)
         llm.n_tokens = 0
-
-    def _pooled(self, n_tokens: int) -> list[float]:
-        lib, ctx = self._lib, self._llm.ctx
-        n_embd = int(lib.llama_model_n_embd_out(self._llm.model))
-        if int(lib.llama_pooling_type(ctx)) == lib.LLAMA_POOLING_TYPE_NONE:
-            rows = np.ctypeslib.as_array(lib.llama_get_embeddings(ctx), shape=(n_tokens * n_embd,))
-            return [float(x) for x in rows.reshape(n_tokens, n_embd).astype(np.float64).mean(axis=0)]
-        pointer = lib.llama_get_embeddings_seq(ctx, 0)
-        if not pointer:
-            raise CorralError("llama.cpp returned no pooled embedding")
-        return [float(x) for x in np.ctypeslib.as_array(pointer, shape=(n_embd,))]
 
     def _require_open(self) -> Any:
         if self._llm is None:
