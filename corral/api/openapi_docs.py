@@ -88,7 +88,9 @@ _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
 def _error(path: str) -> dict[str, Any]:
-    schema = _OPENAI_ERROR if path.startswith("/v1/") else _OLLAMA_ERROR
+    # /v1 (OpenAI and Anthropic) and llama-server's paths answer {"error": {"message", "type", ...}}.
+    nested = path.startswith("/v1/") or path in ("/tokenize", "/detokenize")
+    schema = _OPENAI_ERROR if nested else _OLLAMA_ERROR
     return {
         "description": "An error, in the dialect's shape",
         "content": {"application/json": {"schema": schema}},
