@@ -33,6 +33,7 @@ from corral.core.events import (
     RequestReleased,
     current_request_id,
 )
+from corral.core.memory import gib, memory_free, memory_needed
 from corral.core.store import LocalModel
 
 __all__ = ["Lease", "Loaded", "Loading", "Scheduler"]
@@ -185,6 +186,9 @@ class Scheduler:
         self, local: LocalModel, load: LoadParams, load_key: tuple[Any, ...], override: str | None
     ) -> tuple[Loaded, int]:
         key = _model_key(local)
+        # The model's description and backend choice, made once per load (they read the GGUF
+        # header and run the probes) and used both for the memory check and for the load itself.
+        planned: tuple[ModelSpec, Choice, int] | None = None
         async with self._changed:
             while True:
                 current = self.loaded.get(key)
@@ -197,7 +201,9 @@ class Scheduler:
                         await self._unload_locked(current, "reload")
                         continue
                 elif len(self.loaded) < self.config.max_loaded_models:
-                    need = await self._memory_needed(local, load, override)
+                    if planned is None:
+                        planned = await to_thread.run_sync(self._plan, local, load, override)
+                    need = planned[2]
                     if need <= self.memory_free():
                         break
                     victim = self._lru_idle()
@@ -206,8 +212,8 @@ class Scheduler:
                         continue
                     if not self.loaded:
                         raise CorralError(
-                            f"model requires more system memory ({_gib(need)}) than is available "
-                            f"({_gib(self.memory_free())})",
+                            f"model requires more system memory ({gib(need)}) than is available "
+                            f"({gib(self.memory_free())})",
                             500,
                         )
                 else:
@@ -216,49 +222,37 @@ class Scheduler:
                         await self._unload_locked(victim, "evicted")
                         continue
                 await self._changed.wait()
-            loaded = await self._load_locked(local, key, load, load_key, override)
+            assert planned is not None  # only a path that planned the load breaks out of the loop
+            loaded = await self._load_locked(local, key, load, load_key, planned[0], planned[1])
             loaded.active += 1
             return loaded, loaded.load_duration_ns
 
-    def memory_budget(self) -> int:
-        """Bytes loaded models may use together: 90% of the host's memory (0: no budget known)."""
-        return int(self.host.memory_bytes * MEMORY_SHARE)
-
     def memory_free(self) -> int:
-        """What the budget leaves after the loaded models (a huge number when no budget is known)."""
-        budget = self.memory_budget()
-        if budget <= 0:
-            return 1 << 62
-        return budget - sum(m.runner.memory_bytes - m.runner.vram_bytes for m in self.loaded.values())
+        """What the memory budget leaves after the loaded models (:mod:`corral.core.memory`)."""
+        return memory_free(self.host, (m.runner for m in self.loaded.values()))
 
-    async def _memory_needed(self, local: LocalModel, load: LoadParams, override: str | None) -> int:
-        """The backend's estimate for loading ``local`` (optional ``estimate_memory``), else the
-        size of its weights; 0 when it would run on an accelerator (VRAM is the backend's to check)."""
-
-        def estimate() -> int:
-            spec = model_spec(local)
-            choice = choose_backend(spec, self.host, self.backends, override or self.config.backend or None)
-            if choice.fit.gpu:
-                return 0
-            report = getattr(choice.backend, "estimate_memory", None)
-            if report is not None:
-                return int(report(spec, load))
-            try:
-                return spec.model_path.stat().st_size
-            except OSError:
-                return 0
-
-        return await to_thread.run_sync(estimate)
+    def _plan(
+        self, local: LocalModel, load: LoadParams, override: str | None
+    ) -> tuple[ModelSpec, Choice, int]:
+        """Describe ``local``, choose its backend and estimate the memory its load needs (a worker
+        thread: reads the GGUF header, runs the probes)."""
+        spec = model_spec(local)
+        choice = choose_backend(spec, self.host, self.backends, override or self.config.backend or None)
+        return spec, choice, memory_needed(spec, choice, load)
 
     def _lru_idle(self) -> Loaded | None:
         idle = [m for m in self.loaded.values() if m.active == 0 and not m.closing]
         return min(idle, key=lambda m: m.last_used) if idle else None
 
     async def _load_locked(
-        self, local: LocalModel, key: str, load: LoadParams, load_key: tuple[Any, ...], override: str | None
+        self,
+        local: LocalModel,
+        key: str,
+        load: LoadParams,
+        load_key: tuple[Any, ...],
+        spec: ModelSpec,
+        choice: Choice,
     ) -> Loaded:
-        spec = await to_thread.run_sync(model_spec, local)
-        choice = choose_backend(spec, self.host, self.backends, override or self.config.backend or None)
         log.info("loading %s with %s: %s", local.name.display_shortest(), choice.backend.name, choice.reason)
         start = time.perf_counter_ns()
         self.loading[key] = Loading(local, spec, choice, load, time.monotonic())
@@ -388,14 +382,6 @@ class Scheduler:
     def pending(self) -> int:
         """Requests waiting for a runner."""
         return self._pending
-
-
-MEMORY_SHARE = 0.9
-"""Share of the host's RAM that loaded models may use together (the rest is the OS's and ours)."""
-
-
-def _gib(n: int) -> str:
-    return f"{n / (1 << 30):.1f} GiB"
 
 
 def _model_key(local: LocalModel) -> str:
