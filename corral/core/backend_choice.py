@@ -33,13 +33,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from corral.core.engine import Backend, BackendStatus, Fit, HostInfo, ModelSpec
 from corral.core.errors import CorralError
-from corral.core.gguf import read_gguf
+from corral.core.gguf import GGUFInfo, read_gguf
+from corral.core.gguf.validate import validate_model
 from corral.core.store import LocalModel
 
-__all__ = ["Choice", "backend_status", "check_override", "choose_backend", "explain_choice", "model_spec"]
+__all__ = [
+    "Choice",
+    "backend_status",
+    "check_override",
+    "choose_backend",
+    "explain_choice",
+    "model_spec",
+    "probe_metadata",
+]
 
 log = logging.getLogger("corral.scheduler")
 
@@ -94,11 +104,22 @@ def check_override(name: str, backends: Mapping[str, Backend], host: HostInfo) -
     return backend
 
 
-def model_spec(local: LocalModel) -> ModelSpec:
-    """Describe a stored model for probes (GGUF metadata without the large arrays)."""
+def probe_metadata(info: GGUFInfo) -> dict[str, Any]:
+    """The GGUF key/values a :class:`ModelSpec` carries: all but the long arrays."""
+    return {k: v for k, v in info.metadata.items() if not isinstance(v, list) or len(v) <= 64}
+
+
+def model_spec(local: LocalModel, *, validate: bool = False) -> ModelSpec:
+    """Describe a stored model for probes (GGUF metadata without the large arrays).
+
+    ``validate`` also checks that it is a servable model (:func:`validate_model`), as a load does:
+    a store written by another program, or a pull, never went through ``/api/create``'s checks.
+    """
     if local.model_path is None:
         raise CorralError(f"model '{local.name.display_shortest()}' has no model weights", 500)
     info = read_gguf(Path(local.model_path), keep_arrays=False)
+    if validate:
+        validate_model(info)
     digest = next(
         (layer.digest for layer in local.manifest.layers if layer.media_type.endswith(".model")), ""
     )
@@ -107,7 +128,7 @@ def model_spec(local: LocalModel) -> ModelSpec:
         model_path=Path(local.model_path),
         digest=digest,
         architecture=info.architecture,
-        metadata={k: v for k, v in info.metadata.items() if not isinstance(v, list) or len(v) <= 64},
+        metadata=probe_metadata(info),
         tensor_types=info.tensor_type_names,
         adapters=tuple(Path(p) for p in local.adapters),
         projector=Path(local.projector) if local.projector is not None else None,

@@ -98,9 +98,14 @@ class LlamaCppBackend:
         elif build.gpu_offload:
             score, where = CPU_SCORE, f"llama.cpp on CPU ({build.describe_cpu()}; no GPU on this host)"
         else:
-            hint = f", although the host has {accelerator}" if accelerator else ""
             score = CPU_SCORE
-            where = f"llama.cpp on CPU ({build.describe_cpu()}; no GPU offload in this build{hint})"
+            if accelerator:
+                where = (
+                    f"llama.cpp on CPU ({build.describe_cpu()}; the host has {accelerator}, but "
+                    f"llama.cpp was built without GPU support: {_rebuild_hint(host)})"
+                )
+            else:
+                where = f"llama.cpp on CPU ({build.describe_cpu()}; no GPU offload in this build)"
         arch = model.architecture
         if arch not in known_architectures():
             return Fit(
@@ -222,12 +227,13 @@ def auto_slots(weights_bytes: int, kv_bytes_per_slot: int) -> int:
 
 
 def _accelerator(host: HostInfo) -> str | None:
-    if host.cuda_devices > 0:
-        plural = "s" if host.cuda_devices > 1 else ""
-        return f"{host.cuda_devices} CUDA device{plural}"
-    if host.metal:
-        return "Metal"
-    return None
+    return host.describe_accelerators()
+
+
+def _rebuild_hint(host: HostInfo) -> str:
+    """How to get GPU offload for the accelerator ``host`` has."""
+    flag = "-DGGML_CUDA=on" if host.cuda_devices > 0 else "-DGGML_METAL=on"
+    return f"rebuild llama-cpp-python with CMAKE_ARGS={flag}"
 
 
 def _gpu_layers(num_gpu: int, gpu_offload: bool) -> int:
