@@ -40,7 +40,7 @@ class Named(Corral):
 
 def _row(name: str, r: Result) -> str:
     return (
-        f"{name:>14} | {r.tok_s:7.1f} | {r.itl(0.5):6.1f}ms | {r.itl(0.99):6.1f}ms | "
+        f"{name:>16} | {r.tok_s:7.1f} | {r.itl(0.5):6.1f}ms | {r.itl(0.99):6.1f}ms | "
         f"{r.ttft_ms:6.0f}ms | {r.errors}"
     )
 
@@ -82,7 +82,7 @@ def main() -> None:
                     if server.name not in best or r.tok_s > best[server.name].tok_s:
                         best[server.name] = r
             print(f"\nsingle stream, best of {args.rounds} rounds")
-            print(f"{'server':>14} | {'tok/s':>7} | {'ITL p50':>8} | {'ITL p99':>8} | {'TTFT':>8} | errors")
+            print(f"{'server':>16} | {'tok/s':>7} | {'ITL p50':>8} | {'ITL p99':>8} | {'TTFT':>8} | errors")
             for server in servers:
                 print(_row(server.name, best[server.name]))
             p, q, a = (best[s.name].tok_s for s in servers)

@@ -50,7 +50,9 @@ class Services:
             max_transfers=self.config.max_pulls,
             stall_timeout_s=self.config.pull_stall_timeout_s,
         )
-        launcher = Launcher(self.config.engine, backend_origins(self.plugins.pm))
+        launcher = Launcher(
+            self.config.engine, backend_origins(self.plugins.pm), max(0, self.config.load_timeout_ns) / 1e9
+        )
         self.scheduler = Scheduler(
             self.config, self.plugins.backends, self.host, emit=self.plugins.emit, launcher=launcher
         )

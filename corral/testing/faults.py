@@ -7,6 +7,7 @@ then, by ``mode``:
 
 - ``abort-on-load``: ``abort()`` during the load (SIGABRT, as a failed ``GGML_ASSERT``);
 - ``exit-on-load``: print an error line and exit with status 3 during the load;
+- ``hang-on-load``: never finish loading (for the load timeout);
 - ``raise-on-load``: raise a CorralError (a clean load failure, for comparison).
 
 Every other model is left to the real backends.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable
 
 from corral.core.engine import Backend, Fit, HostInfo, LoadParams, ModelSpec, Runner
@@ -41,6 +43,8 @@ class FaultBackend:
         mode = model.metadata.get(FAULT_KEY)
         if mode == "abort-on-load":
             os.abort()
+        if mode == "hang-on-load":
+            threading.Event().wait()
         if mode == "exit-on-load":
             print("error loading model: the fault backend was told to exit", file=sys.stderr, flush=True)
             os._exit(3)

@@ -183,6 +183,31 @@ def test_a_worker_that_dies_while_loading_is_a_load_error(
     assert out.eval_count == 2
 
 
+def test_a_load_that_makes_no_progress_is_killed_after_the_load_timeout(
+    servers: _Servers, tmp_path: Path
+) -> None:
+    plugins = build_plugins(builtins=(*BUILTIN_PLUGINS, FAULTS_PLUGIN), entry_points=False)
+    live = servers.start(plugins=plugins, load_timeout_ns=2 * 10**9)
+    _create(
+        live, "stuck", write_tiny_gguf(tmp_path / "stuck.gguf", extra_metadata={FAULT_KEY: "hang-on-load"})
+    )
+    before = _children()
+    started = time.monotonic()
+    r = live.client.post("/api/generate", json={"model": "stuck", "prompt": "hi", "stream": False})
+    assert r.status_code == 500
+    assert r.json() == {"error": "timed out waiting for llama runner to start - progress 0.00 - "}
+    assert 2 <= time.monotonic() - started < 15
+    assert _children() == before  # the stuck worker was killed and reaped
+    assert _running(live) == []
+
+
+def _children() -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        found.update(int(p) for p in (task / "children").read_text().split())
+    return found
+
+
 def test_inprocess_engine_keeps_runners_in_the_server(servers: _Servers, tmp_path: Path) -> None:
     live = servers.start(engine="inprocess")
     _create(live, "tiny", write_tiny_gguf(tmp_path / "tiny.gguf"))

@@ -41,11 +41,14 @@ class LoadWatch:
 class Launcher:
     """Loads runners the way the configuration says: in worker processes or in this one."""
 
-    def __init__(self, mode: str, origins: Mapping[str, str | None]) -> None:
+    def __init__(self, mode: str, origins: Mapping[str, str | None], load_timeout_s: float = 0.0) -> None:
         if mode not in ENGINE_MODES:
             raise ValueError(f"engine mode must be one of {', '.join(ENGINE_MODES)}, not {mode!r}")
         self.mode = mode
         self.origins = dict(origins)
+        self.load_timeout_s = load_timeout_s
+        """A worker's load that makes no progress for this long is killed (0: no limit). Loads in
+        this process cannot be interrupted."""
 
     def isolates(self, backend: Backend) -> bool:
         """Whether ``backend``'s runners run in worker processes."""
@@ -56,4 +59,4 @@ class Launcher:
         module = self.origins.get(backend.name) if self.mode == "process" else None
         if module is None:
             return backend.load(spec, params)
-        return start_worker(module, backend.name, spec, params, watch.attach)
+        return start_worker(module, backend.name, spec, params, watch.attach, self.load_timeout_s)

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -118,11 +119,25 @@ class WorkerProcess:
             return False
         return True
 
-    def load(self, message: Load) -> Ready | LoadFailed | Terminated:
-        """Send the load and wait for its outcome."""
+    def load(self, message: Load, timeout_s: float = 0.0) -> Ready | LoadFailed | Terminated:
+        """Send the load and wait for its outcome. With ``timeout_s`` > 0, a load that makes no
+        progress for that long is killed and answered with Ollama's ``timed out waiting for llama
+        runner to start`` (the clock restarts whenever the worker reports progress)."""
         self.send(message)
+        answers = self._waiters[_LOAD_ID]
+        seen, since = self.progress, time.monotonic()
         while True:
-            answer = self._waiters[_LOAD_ID].get()
+            try:
+                answer = answers.get(timeout=0.25)
+            except queue.Empty:
+                if self.progress != seen:
+                    seen, since = self.progress, time.monotonic()
+                elif timeout_s > 0 and time.monotonic() - since > timeout_s:
+                    self.kill()
+                    return Terminated(
+                        f"timed out waiting for llama runner to start - progress {seen or 0.0:.2f} - "
+                    )
+                continue
             if isinstance(answer, Ready | LoadFailed | Terminated):
                 return answer
 

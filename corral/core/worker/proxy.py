@@ -40,17 +40,24 @@ _TOKENIZE_CACHE_MAX_CHARS = 1 << 16
 
 
 def start_worker(
-    module: str, backend: str, spec: ModelSpec, params: LoadParams, started: Callable[[WorkerProcess], None]
+    module: str,
+    backend: str,
+    spec: ModelSpec,
+    params: LoadParams,
+    started: Callable[[WorkerProcess], None],
+    timeout_s: float = 0.0,
 ) -> WorkerRunner:
     """Start a worker, load ``spec`` with plugin ``module``'s backend ``backend`` and return its runner.
 
-    ``started`` receives the process as soon as it runs (load progress, cancelling a load).
-    Raises :class:`CorralError`: the backend's own load error, or the process's termination.
+    ``started`` receives the process as soon as it runs (load progress). ``timeout_s`` > 0 bounds a
+    load that stops making progress. Raises :class:`CorralError`: the backend's own load error, or
+    the process's termination.
     """
     process = WorkerProcess()
     started(process)
     # The worker reads the GGUF header itself: metadata values are not all plain data.
-    answer = process.load(Load(module, backend, dataclasses.replace(spec, metadata={}), params))
+    message = Load(module, backend, dataclasses.replace(spec, metadata={}), params)
+    answer = process.load(message, timeout_s)
     if isinstance(answer, Terminated):
         raise CorralError(answer.message, 500)
     if isinstance(answer, LoadFailed):
