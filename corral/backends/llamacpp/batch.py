@@ -35,7 +35,7 @@ import numpy as np
 
 from corral.backends.llamacpp.context import NativeModel
 from corral.backends.llamacpp.sampling import SamplerChain
-from corral.backends.llamacpp.vision import ImageBlock, Projector
+from corral.backends.llamacpp.vision import ImageBlock, Projector, image_start
 from corral.core.engine import GenerateParams, PromptStats, TokenLogprob, TokenOut
 from corral.core.errors import CorralError
 from corral.core.limits import keep_count
@@ -81,13 +81,6 @@ class Slot:
     tokens: list[int] = field(default_factory=list)
     seq: Sequence | None = None
     last_used: float = 0.0
-
-
-def image_start(prompt: list[int], n: int) -> int:
-    """``n`` moved back to the start of the image whose cells it would cut (image cells are negative)."""
-    while 0 < n < len(prompt) and prompt[n] < 0 and prompt[n - 1] == prompt[n]:
-        n -= 1
-    return n
 
 
 def common_prefix(a: list[int], b: list[int], limit: int) -> int:

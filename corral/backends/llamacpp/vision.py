@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from corral.core.errors import BadRequest, CorralError
 
-__all__ = ["ImageBlock", "Projector", "image_key", "open_projector"]
+__all__ = ["ImageBlock", "Projector", "decode_rgb", "image_key", "image_start", "open_projector", "splice"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,13 @@ _TEXT, _IMAGE = 0, 1
 def image_key(image: bytes) -> int:
     """The negative cell value that stands for ``image`` in a token list (56 bits of BLAKE2b)."""
     return -1 - int.from_bytes(hashlib.blake2b(image, digest_size=7).digest(), "little")
+
+
+def image_start(prompt: list[int], n: int) -> int:
+    """``n`` moved back to the start of the image whose cells it would cut (image cells are negative)."""
+    while 0 < n < len(prompt) and prompt[n] < 0 and prompt[n - 1] == prompt[n]:
+        n -= 1
+    return n
 
 
 @dataclass(eq=False)

@@ -11,8 +11,7 @@ import pytest
 from llamacpp_models import tiny_spec
 
 from corral.backends.llamacpp import LlamaCppBackend
-from corral.backends.llamacpp.batch import image_start
-from corral.backends.llamacpp.vision import ImageBlock, image_key, splice
+from corral.backends.llamacpp.vision import ImageBlock, image_key, image_start, splice
 from corral.core.engine import GenerateParams, LoadParams, SamplingOptions
 from corral.core.errors import BadRequest, CorralError
 from corral.testing.tiny_projector import tiny_png, write_tiny_projector
