@@ -198,8 +198,8 @@ class BatchEngine:
             if not free:
                 return
             seq = self._waiting.pop(0)
-            if seq.cancel.is_set():
-                seq.out.put(END)
+            if seq.cancel.is_set():  # gone before it started: free its sampler and images
+                self._finish(seq, keep=False)
                 continue
             self._place(seq, free)
 
