@@ -184,6 +184,12 @@ class GenerateParams:
     logit_bias: Mapping[int, float] = field(default_factory=dict)
     """Added to these tokens' logits before any other sampling step (OpenAI ``logit_bias``; the core
     checked the ids are in the vocabulary). Empty: no bias."""
+    images: tuple[bytes, ...] = ()
+    """Images in the prompt, as the client sent them (PNG, JPEG... file bytes), for runners whose
+    capabilities say ``images`` (the core refuses them otherwise)."""
+    image_positions: tuple[int, ...] = ()
+    """Where each image goes: image ``i`` is evaluated just before ``prompt_tokens[image_positions[i]]``
+    (``len(prompt_tokens)``: at the end). Non-decreasing, one per image."""
 
 
 @dataclass(frozen=True)
