@@ -6,6 +6,7 @@ engine, ``CORRAL_ENGINE=process``), with real llama.cpp workers and real signals
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -116,7 +117,15 @@ def test_requests_queued_on_a_dead_worker_get_the_error(servers: _Servers, tmp_p
 
     thread = threading.Thread(target=second)
     thread.start()
-    _wait(lambda: live.client.get("/api/ps").json()["models"][0]["slots"]["waiting"] == 1)
+    def waiting() -> bool:
+        models = live.client.get("/api/ps").json()["models"]
+        queued["ps"] = models
+        return bool(models) and models[0]["slots"]["waiting"] == 1
+
+    try:
+        _wait(waiting, 30)
+    except AssertionError:
+        raise AssertionError(f"the second request never queued: {queued}") from None
     os.kill(_worker(live, "tiny").pid, signal.SIGKILL)
     with pytest.raises(ollama.ResponseError, match="llama runner process has terminated"):
         for _ in stream:
@@ -204,7 +213,8 @@ def test_a_load_that_makes_no_progress_is_killed_after_the_load_timeout(
 def _children() -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found.update(int(p) for p in (task / "children").read_text().split())
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            found.update(int(p) for p in (task / "children").read_text().split())
     return found
 
 
