@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
@@ -37,8 +39,9 @@ __all__ = ["create_app"]
 log = logging.getLogger("corral.api")
 
 
-def create_app(services: Services) -> Litestar:
-    """Build the ASGI app: the Ollama API, the OpenAI API and operational endpoints over ``services``."""
+def create_app(services: Services, *, extra_handlers: Sequence[HTTPRouteHandler] = ()) -> Litestar:
+    """Build the ASGI app: the Ollama API, the OpenAI API and operational endpoints over ``services``;
+    ``extra_handlers`` join the operational ones (the cluster's ingress adds ``/api/cluster``)."""
     cfg = services.config
     ollama = Router(
         path="/",
@@ -52,7 +55,7 @@ def create_app(services: Services) -> Litestar:
     )
     dialects = [*openai_routes.HANDLERS, *responses_routes.HANDLERS, *anthropic_routes.HANDLERS]
     openai = Router(path="/v1", route_handlers=dialects)
-    operations = Router(path="/", route_handlers=[*ops.HANDLERS, *backends_api.HANDLERS])
+    operations = Router(path="/", route_handlers=[*ops.HANDLERS, *backends_api.HANDLERS, *extra_handlers])
     web_page = Router(path="/", route_handlers=ui_routes.HANDLERS)
     traffic = Traffic()
 

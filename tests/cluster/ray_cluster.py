@@ -1,0 +1,138 @@
+"""A real two-node Ray cluster on 127.0.0.1 for the cluster tests, and corral deployed on it.
+
+Each node is ``ray start`` in a session of its own (its own process group), with its own temp
+folder, few CPUs and an 80 MB object store; teardown ends each group by its id, so nothing else
+on the machine is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from corral.testing import free_port
+
+__all__ = ["Cluster", "ray_cluster", "wait_until"]
+
+RAY = str(Path(sys.executable).with_name("ray"))
+CORRAL = [sys.executable, "-m", "corral"]
+NODE_CPUS = 3
+
+
+@dataclass
+class Cluster:
+    address: str
+    base_url: str
+    env: dict[str, str]
+    client: httpx.Client
+
+    def status(self) -> dict[str, Any]:
+        r = self.client.get("/api/cluster")
+        r.raise_for_status()
+        result: dict[str, Any] = r.json()
+        return result
+
+    def replicas(self, deployment: str) -> list[dict[str, Any]]:
+        return [r for r in self.status()["replicas"] if r["deployment"] == deployment]
+
+    def running(self, deployment: str) -> int:
+        d = self.status()["deployments"].get(deployment, {})
+        return int(d.get("replicas", {}).get("RUNNING", 0))
+
+
+def wait_until(check: Any, timeout: float, what: str, interval: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            last = check()
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def _start_node(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [RAY, "start", "--disable-usage-stats", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: raylet, GCS and workers end with it
+        )
+    if proc.wait(timeout=120) != 0:
+        raise RuntimeError(f"ray start failed: {log.read_text()[-3000:]}")
+    return proc
+
+
+def _end_group(pgid: int) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def ray_cluster(models: Path, **settings: str) -> Iterator[Cluster]:
+    """A head and a second node on 127.0.0.1, corral deployed on them (``corral cluster serve``)."""
+    roots = [Path(tempfile.mkdtemp(prefix="crl-", dir="/tmp")) for _ in range(2)]  # short socket paths
+    gcs, port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_ADDRESS": f"127.0.0.1:{gcs}",
+        "CORRAL_HOST": f"127.0.0.1:{port}",
+        "CORRAL_MODELS": str(models),
+        "CORRAL_CLUSTER_PROXY": "HeadOnly",  # two nodes on one machine cannot both bind the port
+        **settings,
+    }
+    env.pop("OLLAMA_HOST", None)
+    common = ["--node-ip-address=127.0.0.1", f"--num-cpus={NODE_CPUS}", "--object-store-memory=80000000"]
+    groups: list[int] = []
+    try:
+        head = _start_node(
+            ["--head", f"--port={gcs}", "--include-dashboard=false", f"--temp-dir={roots[0]}",
+             f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
+             *common],
+            env, roots[0] / "start.log",
+        )  # fmt: skip
+        groups.append(head.pid)
+        node = _start_node(
+            [f"--address=127.0.0.1:{gcs}", f"--temp-dir={roots[1]}",
+             f"--dashboard-agent-listen-port={free_port()}", *common],
+            env, roots[1] / "start.log",
+        )  # fmt: skip
+        groups.append(node.pid)
+        served = subprocess.run(
+            [*CORRAL, "cluster", "serve"], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert served.returncode == 0, served.stdout + served.stderr
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
+        cluster = Cluster(env["RAY_ADDRESS"], f"http://127.0.0.1:{port}", env, client)
+        try:
+            yield cluster
+        finally:
+            client.close()
+    finally:
+        for pgid in reversed(groups):
+            _end_group(pgid)
+        for root in roots:
+            subprocess.run(["rm", "-rf", str(root)], check=False)
