@@ -110,8 +110,9 @@ def build_application(config: Config, settings: ClusterSettings, plans: list[Mod
         ).bind(config, name, stats)
 
     routes = {p.model: model_deployment(p.deployment, p.min_replicas, p.max_replicas) for p in plans}
-    pool_low = 0 if settings.scale_to_zero else min(settings.min_replicas, 1)
-    pool = model_deployment(POOL_DEPLOYMENT, pool_low, max(1, settings.max_replicas))
+    # The pool starts a replica when a model without a deployment is first asked for, and goes back
+    # to none after keep_alive: it holds no model worth keeping warm.
+    pool = model_deployment(POOL_DEPLOYMENT, 0, max(1, settings.max_replicas))
     ingress = deployment(serve.ingress()(Ingress))
     return ingress.options(
         name=INGRESS_DEPLOYMENT,

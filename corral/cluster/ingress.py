@@ -26,6 +26,8 @@ from corral.cluster.routing import (
     stream_error_frame,
 )
 from corral.core.config import Config
+from corral.core.errors import CorralError
+from corral.core.store import Store
 
 __all__ = ["REPLICA_LOST", "ClusterRouter", "Ingress"]
 
@@ -78,8 +80,11 @@ def _is_replica_loss(exc: BaseException) -> bool:
 class ClusterRouter:
     """ASGI: inference to the model's deployment handle, everything else to ``app``."""
 
-    def __init__(self, app: ASGIApp, routes: dict[str, Any], pool: Any, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, routes: dict[str, Any], pool: Any, max_body: int, store: Store | None = None
+    ) -> None:
         self.app = app
+        self.store = store
         self.routes = {model_key(name): handle for name, handle in routes.items()}
         self.pool = pool
         self.max_body = max_body
@@ -93,8 +98,22 @@ class ClusterRouter:
         if model is None:  # not JSON, no model, or too large: the app's own error answers
             await self.app(scope, _replay(body, receive), send)
             return
-        handle = self.routes.get(model_key(model), self.pool)
+        handle = self.routes.get(model_key(model))
+        if handle is None:
+            if not await self._stored(model):  # the app's own 404 (or 400): no pool replica woken
+                await self.app(scope, _replay(body, receive), send)
+                return
+            handle = self.pool
         await self._forward(handle, dict(scope), body, send)
+
+    async def _stored(self, model: str) -> bool:
+        if self.store is None:
+            return True
+        try:
+            manifest = await asyncio.to_thread(self.store.get_manifest, model)
+        except CorralError:
+            return False
+        return manifest is not None
 
     async def _forward(self, handle: Any, scope: dict[str, Any], body: bytes, send: Send) -> None:
         path = scope["path"]
@@ -147,4 +166,4 @@ class Ingress:
 
         services = build_services(self.config)
         app = create_app(services, extra_handlers=cluster_handlers(services, self.stats))
-        return ClusterRouter(app, self.routes, self.pool, self.config.max_request_size)
+        return ClusterRouter(app, self.routes, self.pool, self.config.max_request_size, services.store)

@@ -7,6 +7,7 @@ import concurrent.futures
 import json
 import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,17 +16,26 @@ import httpx
 import ollama
 import openai
 import pytest
-from ray_cluster import Cluster, ray_cluster, wait_until
 
 from corral.cluster.ingress import REPLICA_LOST
-from corral.cluster.routing import deployment_for
+from corral.cluster.routing import POOL_DEPLOYMENT, deployment_for
 from corral.core.templates import builtin_template
-from corral.testing import write_tiny_gguf
+from corral.testing import free_port, stop_process, wait_for_http, write_tiny_gguf
+from corral.testing.ray_cluster import Cluster, local_ray_cluster, wait_until
 from tests.clients.clients_models import TINY, TINY_EMBED, create_tiny, tiny_embedding_gguf
 from tests.conftest import _Servers
+from tests.ops.test_ops_prometheus import prometheus_binary, query
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.timeout(900)]
 
+try:
+    import ray  # noqa: F401
+except ImportError:
+    if os.environ.get("CORRAL_CI"):
+        raise  # CI installs the dev extra, which brings ray[serve]
+    pytest.skip("SKIPPED LOUDLY: ray is missing (pip install -e '.[ray]')", allow_module_level=True)
+
+ROOT = Path(__file__).parents[2]
 TINY_DEPLOYMENT = deployment_for(TINY)
 GREEDY = {"temperature": 0, "seed": 1, "num_predict": 8}
 
@@ -40,8 +50,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         server = servers.start(models=root / "models")
         gguf = write_tiny_gguf(root / "tiny.gguf", seed=3)
         create_tiny(server.client, gguf, TINY, builtin_template("chatml").template)
-        r = server.client.post("/api/create", json={"model": TINY, "parameters": {"num_parallel": 1},
-                                                    "from": TINY, "stream": False})  # fmt: skip
+        r = server.client.post(
+            "/api/create",
+            json={"model": TINY, "parameters": {"num_parallel": 1}, "from": TINY, "stream": False},
+        )
         assert r.status_code == 200, r.text
         create_tiny(server.client, tiny_embedding_gguf(root / "embed.gguf"), TINY_EMBED)
     finally:
@@ -51,8 +63,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "CORRAL_CLUSTER_MAX_REPLICAS": "2",
         "CORRAL_CLUSTER_UPSCALE_DELAY": "1s",
         "CORRAL_CLUSTER_DOWNSCALE_DELAY": "4s",
+        "CORRAL_KEEP_ALIVE": "6s",  # the pool's last replica goes after this much idle time
     }
-    with ray_cluster(root / "models", **settings) as c:
+    with local_ray_cluster(root / "models", **settings) as c:
         yield c
 
 
@@ -62,8 +75,14 @@ def _strip_times(line: dict[str, Any]) -> dict[str, Any]:
 
 def test_streams_are_a_single_servers_chunks(cluster: Cluster, tmp_path: Path) -> None:
     body = {"model": TINY, "messages": [{"role": "user", "content": "hi"}], "options": GREEDY}
-    openai_body = {"model": TINY, "messages": body["messages"], "max_tokens": 8, "temperature": 0, "seed": 1,
-                   "stream": True}  # fmt: skip
+    openai_body = {
+        "model": TINY,
+        "messages": body["messages"],
+        "max_tokens": 8,
+        "temperature": 0,
+        "seed": 1,
+        "stream": True,
+    }
     servers = _Servers(tmp_path)
     try:
         single = servers.start(models=Path(cluster.env["CORRAL_MODELS"]))
@@ -86,8 +105,9 @@ def test_sdks_through_the_ingress(cluster: Cluster) -> None:
     client = ollama.Client(host=cluster.base_url)
     out = client.generate(model=TINY, prompt="hello", options=GREEDY)
     assert out.done and out.eval_count == 8 and out.response
-    parts = list(client.chat(model=TINY, messages=[{"role": "user", "content": "hi"}], stream=True,
-                             options=GREEDY))  # fmt: skip
+    parts = list(
+        client.chat(model=TINY, messages=[{"role": "user", "content": "hi"}], stream=True, options=GREEDY)
+    )
     assert len(parts) >= 2 and parts[-1].done and parts[-1].eval_count == 8
     assert "".join(p.message.content for p in parts)
     emb = client.embed(model=TINY_EMBED, input=["first", "second"])
@@ -97,9 +117,13 @@ def test_sdks_through_the_ingress(cluster: Cluster) -> None:
 
     sdk = openai.OpenAI(base_url=cluster.base_url + "/v1", api_key="unused")
     stream = sdk.chat.completions.create(
-        model=TINY, messages=[{"role": "user", "content": "hi"}], stream=True, max_tokens=8,
-        temperature=0, seed=1,
-    )  # fmt: skip
+        model=TINY,
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        max_tokens=8,
+        temperature=0,
+        seed=1,
+    )
     chunks = list(stream)
     assert chunks[-1].choices == [] or chunks[-1].choices[0].finish_reason is not None
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -145,6 +169,53 @@ def test_status_and_metrics_name_replicas_and_nodes(cluster: Cluster) -> None:
     assert all(f'node="{row["node_ip"]}"' in x and 'node_id="' in x for x in lines)
 
 
+def test_prometheus_scrapes_every_replica(cluster: Cluster, tmp_path: Path) -> None:
+    config = (ROOT / "deploy" / "prometheus-cluster.yml").read_text()
+    config = config.replace("127.0.0.1:11434", cluster.base_url.removeprefix("http://"))
+    config = config.replace("scrape_interval: 5s", "scrape_interval: 1s")
+    (tmp_path / "prometheus.yml").write_text(config)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            prometheus_binary(),
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/-/ready", proc, name="prometheus", interval=0.2)
+        job = '{job="corral-cluster"}'
+        # The ingress and one replica of each model: three processes, each under its own labels.
+        replicas = wait_until(
+            lambda: (query(url, f"count(count by (replica, node) (corral_build_info{job}))") or 0) >= 3,
+            60,
+            "three replicas scraped",
+        )
+        assert replicas
+        tokens = f'sum(corral_generated_tokens_total{{job="corral-cluster",deployment="{TINY_DEPLOYMENT}"}})'
+        assert (wait_until(lambda: query(url, tokens), 30, "tiny's tokens") or 0) > 0
+    finally:
+        stop_process(proc)
+
+
+def test_other_models_share_a_pool_that_scales_to_zero(cluster: Cluster) -> None:
+    c = cluster.client
+    assert cluster.running(POOL_DEPLOYMENT) == 0  # unknown names (the 404 test) woke no pool replica
+    r = c.post("/api/copy", json={"source": TINY, "destination": "tiny-copy"})  # management: the ingress
+    assert r.status_code == 200, r.text
+    r = c.post(
+        "/api/generate", json={"model": "tiny-copy", "prompt": "hi", "stream": False, "options": GREEDY}
+    )
+    assert r.status_code == 200 and r.json()["eval_count"] == 8  # a pool replica started for it
+    assert cluster.running(POOL_DEPLOYMENT) == 1
+    wait_until(lambda: cluster.running(POOL_DEPLOYMENT) == 0, 90, "the pool back to zero replicas")
+
+
 def _generate(base_url: str, num_predict: int) -> tuple[int, str]:
     """One streamed generate; (status, the last line) — an error line when the stream was cut."""
     with httpx.Client(base_url=base_url, timeout=180) as c:
@@ -180,10 +251,14 @@ def test_autoscale_up_under_a_burst_and_back(cluster: Cluster) -> None:
 def test_killed_replica_mid_burst(cluster: Cluster) -> None:
     futures = _burst(cluster, 8, 400)
     replicas = wait_until(
-        lambda: [r for r in cluster.replicas(TINY_DEPLOYMENT) if r["running"] > 0]
-        if cluster.running(TINY_DEPLOYMENT) == 2 else None,
-        120, "two busy tiny replicas",
-    )  # fmt: skip
+        lambda: (
+            [r for r in cluster.replicas(TINY_DEPLOYMENT) if r["running"] > 0]
+            if cluster.running(TINY_DEPLOYMENT) == 2
+            else None
+        ),
+        120,
+        "two busy tiny replicas",
+    )
     victim = replicas[0]
     os.kill(victim["pid"], signal.SIGKILL)
     results = [f.result(timeout=300) for f in futures]
@@ -192,9 +267,12 @@ def test_killed_replica_mid_burst(cluster: Cluster) -> None:
     assert all(json.loads(last).get("done") for status, last in results if last not in cut)
     # Ray replaces the replica; from then on every request succeeds.
     wait_until(
-        lambda: victim["replica"] not in {r["replica"] for r in cluster.replicas(TINY_DEPLOYMENT)}
-        and cluster.status()["deployments"][TINY_DEPLOYMENT]["status"] == "HEALTHY",
-        120, "the lost replica replaced",
-    )  # fmt: skip
+        lambda: (
+            victim["replica"] not in {r["replica"] for r in cluster.replicas(TINY_DEPLOYMENT)}
+            and cluster.status()["deployments"][TINY_DEPLOYMENT]["status"] == "HEALTHY"
+        ),
+        120,
+        "the lost replica replaced",
+    )
     after = [f.result(timeout=300) for f in _burst(cluster, 6, 16)]
     assert all(status == 200 and json.loads(last)["done"] for status, last in after), after

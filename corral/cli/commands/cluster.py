@@ -41,8 +41,11 @@ def _ray_cli() -> str:
 def _configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = sub.add_parser("up", help="Start a Ray head on this machine, or join a cluster (--join)")
-    up.add_argument("--join", metavar="ADDRESS", help="head's address host:port (default: $RAY_ADDRESS "
-                    "if set, else start a head)")  # fmt: skip
+    up.add_argument(
+        "--join",
+        metavar="ADDRESS",
+        help="head's address host:port (default: $RAY_ADDRESS if set, else start a head)",
+    )
     up.add_argument("--port", type=int, default=6379, help="head: the port other nodes join (6379)")
     up.add_argument("--node-ip", help="the address other nodes reach this one at")
     up.add_argument("--num-cpus", type=float, help="CPUs this node offers (default: all)")
@@ -51,8 +54,13 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--dashboard", action="store_true", help="also run Ray's dashboard (head)")
     serve = sub.add_parser("serve", help="Deploy corral on the cluster (HTTP on CORRAL_HOST)")
     serve.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS or this machine's)")
-    serve.add_argument("--model", action="append", default=None, help="a model with its own deployment "
-                       "(repeat; default: CORRAL_CLUSTER_MODELS, else every model in the store)")  # fmt: skip
+    serve.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        help="a model with its own deployment "
+        "(repeat; default: CORRAL_CLUSTER_MODELS, else every model in the store)",
+    )
     serve.add_argument("--min-replicas", type=int)
     serve.add_argument("--max-replicas", type=int)
     serve.add_argument("--scale-to-zero", action="store_true", default=None)
@@ -127,8 +135,10 @@ def status_lines(status: dict[str, Any]) -> list[str]:
         counts = ", ".join(f"{n} {state.lower()}" for state, n in sorted(d["replicas"].items()))
         lines.append(f"{name:<28} {d['status']:<10} {counts}")
     lines.append("")
-    lines.append(f"{'DEPLOYMENT':<28} {'REPLICA':<10} {'NODE':<16} {'PID':>7} {'RUN':>4} {'WAIT':>5} "
-                 f"{'SLOTS':>5}  LOADED")  # fmt: skip
+    lines.append(
+        f"{'DEPLOYMENT':<28} {'REPLICA':<10} {'NODE':<16} {'PID':>7} {'RUN':>4} {'WAIT':>5} "
+        f"{'SLOTS':>5}  LOADED"
+    )
     for r in status.get("replicas", []):
         lines.append(
             f"{r['deployment']:<28} {r['replica']:<10} {r['node_ip']:<16} {r['pid']:>7} {r['running']:>4} "

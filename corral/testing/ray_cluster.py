@@ -1,8 +1,10 @@
-"""A real two-node Ray cluster on 127.0.0.1 for the cluster tests, and corral deployed on it.
+"""A real two-node Ray cluster on one machine, with corral deployed on it (needs ``corral[ray]``).
 
-Each node is ``ray start`` in a session of its own (its own process group), with its own temp
-folder, few CPUs and an 80 MB object store; teardown ends each group by its id, so nothing else
-on the machine is touched.
+For the cluster tests and benchmarks, and for trying ``corral cluster`` without two machines. Each
+node is ``ray start`` in a session of its own (its own process group), with its own temp folder,
+few CPUs and an 80 MB object store, joined at 127.0.0.1; teardown ends each group by its id, so
+nothing else on the machine is touched. Ray itself registers both nodes under the host's routable
+address and its daemons listen on every interface (docs/scale-out.md): run it on a trusted host.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import httpx
 
 from corral.testing import free_port
 
-__all__ = ["Cluster", "ray_cluster", "wait_until"]
+__all__ = ["Cluster", "local_ray_cluster", "wait_until"]
 
 RAY = str(Path(sys.executable).with_name("ray"))
 CORRAL = [sys.executable, "-m", "corral"]
@@ -32,26 +34,41 @@ NODE_CPUS = 3
 
 @dataclass
 class Cluster:
+    """A running local cluster: Ray's address, corral's HTTP address and an HTTP client for it."""
+
     address: str
     base_url: str
     env: dict[str, str]
     client: httpx.Client
 
+    def serve(self, *args: str) -> str:
+        """Run ``corral cluster serve ARGS`` against this cluster (deploy or update); its output."""
+        done = subprocess.run(
+            [*CORRAL, "cluster", "serve", *args], env=self.env, capture_output=True, text=True, timeout=300
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"corral cluster serve failed: {done.stdout}{done.stderr}")
+        return done.stdout
+
     def status(self) -> dict[str, Any]:
+        """``GET /api/cluster``."""
         r = self.client.get("/api/cluster")
         r.raise_for_status()
         result: dict[str, Any] = r.json()
         return result
 
     def replicas(self, deployment: str) -> list[dict[str, Any]]:
+        """The live replicas' reports of ``deployment``."""
         return [r for r in self.status()["replicas"] if r["deployment"] == deployment]
 
     def running(self, deployment: str) -> int:
+        """Replicas of ``deployment`` Ray reports RUNNING."""
         d = self.status()["deployments"].get(deployment, {})
         return int(d.get("replicas", {}).get("RUNNING", 0))
 
 
 def wait_until(check: Any, timeout: float, what: str, interval: float = 0.5) -> Any:
+    """Call ``check`` until it returns something true (returned), or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -91,8 +108,10 @@ def _end_group(pgid: int) -> None:
 
 
 @contextlib.contextmanager
-def ray_cluster(models: Path, **settings: str) -> Iterator[Cluster]:
-    """A head and a second node on 127.0.0.1, corral deployed on them (``corral cluster serve``)."""
+def local_ray_cluster(models: Path, *, serve: bool = True, **settings: str) -> Iterator[Cluster]:
+    """A head and a second node joined at 127.0.0.1, corral deployed on them (``corral cluster
+    serve``, unless ``serve`` is false) over the store ``models``; ``settings`` are extra
+    environment variables (``CORRAL_CLUSTER_MODELS=...``)."""
     roots = [Path(tempfile.mkdtemp(prefix="crl-", dir="/tmp")) for _ in range(2)]  # short socket paths
     gcs, port = free_port(), free_port()
     env = {
@@ -109,25 +128,35 @@ def ray_cluster(models: Path, **settings: str) -> Iterator[Cluster]:
     groups: list[int] = []
     try:
         head = _start_node(
-            ["--head", f"--port={gcs}", "--include-dashboard=false", f"--temp-dir={roots[0]}",
-             f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
-             *common],
-            env, roots[0] / "start.log",
-        )  # fmt: skip
+            [
+                "--head",
+                f"--port={gcs}",
+                "--include-dashboard=false",
+                f"--temp-dir={roots[0]}",
+                f"--ray-client-server-port={free_port()}",
+                f"--dashboard-agent-listen-port={free_port()}",
+                *common,
+            ],
+            env,
+            roots[0] / "start.log",
+        )
         groups.append(head.pid)
         node = _start_node(
-            [f"--address=127.0.0.1:{gcs}", f"--temp-dir={roots[1]}",
-             f"--dashboard-agent-listen-port={free_port()}", *common],
-            env, roots[1] / "start.log",
-        )  # fmt: skip
-        groups.append(node.pid)
-        served = subprocess.run(
-            [*CORRAL, "cluster", "serve"], env=env, capture_output=True, text=True, timeout=300
+            [
+                f"--address=127.0.0.1:{gcs}",
+                f"--temp-dir={roots[1]}",
+                f"--dashboard-agent-listen-port={free_port()}",
+                *common,
+            ],
+            env,
+            roots[1] / "start.log",
         )
-        assert served.returncode == 0, served.stdout + served.stderr
+        groups.append(node.pid)
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
         cluster = Cluster(env["RAY_ADDRESS"], f"http://127.0.0.1:{port}", env, client)
         try:
+            if serve:
+                cluster.serve()
             yield cluster
         finally:
             client.close()
