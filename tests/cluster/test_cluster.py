@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,17 @@ def test_status_and_metrics_name_replicas_and_nodes(cluster: Cluster) -> None:
     lines = [x for x in text.splitlines() if x.startswith("corral_requests_running{")]
     assert any(f'deployment="{TINY_DEPLOYMENT}"' in x and f'replica="{row["replica"]}"' in x for x in lines)
     assert all(f'node="{row["node_ip"]}"' in x and 'node_id="' in x for x in lines)
+    out = subprocess.run(
+        [sys.executable, "-m", "corral", "cluster", "status"],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # the CLI is a client of the cluster's HTTP address, like every other command
+    assert out.returncode == 0, out.stderr
+    assert any(x.split()[:2] == [TINY_DEPLOYMENT, row["replica"]] for x in out.stdout.splitlines()), (
+        out.stdout
+    )
 
 
 def test_prometheus_scrapes_every_replica(cluster: Cluster, tmp_path: Path) -> None:

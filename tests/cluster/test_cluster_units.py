@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from corral.api.app import create_app
 from corral.cli.commands.cluster import status_lines
+from corral.cli.main import main
 from corral.cluster.app import plan_models, replica_bounds
 from corral.cluster.autoscale import LOAD, SLOTS, desired_replicas, queue_depth_policy
 from corral.cluster.forward import run_asgi
@@ -39,6 +38,7 @@ from corral.plugins.manager import build_plugins
 from corral.testing import write_tiny_gguf
 from tests.clients.clients_models import create_tiny
 from tests.conftest import _Servers
+from tests.ops.test_ops_deploy import tool
 
 
 def test_inference_routes_go_to_models_the_rest_stays() -> None:
@@ -214,11 +214,19 @@ def test_status_lines() -> None:
 
 
 def test_cluster_scrape_config_is_valid() -> None:
-    promtool = shutil.which("promtool")
+    promtool = tool("promtool")
     if promtool is None:
-        if os.environ.get("CORRAL_CI"):
-            pytest.fail("promtool is not installed but CORRAL_CI is set")
         pytest.skip("SKIPPED LOUDLY: promtool is missing (apt-get install prometheus)")
     config = Path(__file__).parents[2] / "deploy" / "prometheus-cluster.yml"
     r = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_cluster_serve_refuses_an_open_port_without_keys(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("CORRAL_API_KEYS", "CORRAL_API_KEYS_FILE", "CORRAL_ALLOW_UNAUTHENTICATED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CORRAL_HOST", "0.0.0.0:11434")
+    assert main(["cluster", "serve", "--address", "127.0.0.1:1"]) == 1
+    assert "refusing to listen on 0.0.0.0:11434 without API keys" in capsys.readouterr().err

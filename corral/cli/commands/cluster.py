@@ -95,12 +95,23 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    _require_ray()
-    from corral.cluster.app import deploy
-    from corral.cluster.settings import load_cluster_settings
+    from corral.api.auth import bind_refusal
     from corral.core.config import load_config
 
     config = load_config()
+    refusal = bind_refusal(
+        host=config.host.host,
+        port=config.host.port,
+        loopback=config.host.is_loopback,
+        keys=bool(config.api_keys) or config.api_keys_file is not None,
+        allow_unauthenticated=config.allow_unauthenticated,
+    )
+    if refusal is not None:  # the same rule as corral serve: the cluster is a server too
+        raise UsageError(refusal)
+    _require_ray()
+    from corral.cluster.app import deploy
+    from corral.cluster.settings import load_cluster_settings
+
     settings = load_cluster_settings().with_overrides(
         models=tuple(args.model) if args.model else None,
         min_replicas=args.min_replicas,
