@@ -27,7 +27,6 @@ from corral.testing import free_port
 
 __all__ = ["Cluster", "local_ray_cluster", "wait_until"]
 
-RAY = str(Path(sys.executable).with_name("ray"))
 CORRAL = [sys.executable, "-m", "corral"]
 NODE_CPUS = 3
 
@@ -83,7 +82,7 @@ def wait_until(check: Any, timeout: float, what: str, interval: float = 0.5) -> 
 def _start_node(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [RAY, "start", "--disable-usage-stats", *args],
+            [*CORRAL, "cluster", "up", *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -124,29 +123,30 @@ def local_ray_cluster(models: Path, *, serve: bool = True, **settings: str) -> I
         **settings,
     }
     env.pop("OLLAMA_HOST", None)
-    common = ["--node-ip-address=127.0.0.1", f"--num-cpus={NODE_CPUS}", "--object-store-memory=80000000"]
+    common = ["--node-ip=127.0.0.1", f"--num-cpus={NODE_CPUS}", "--object-store-memory=80000000"]
     groups: list[int] = []
     try:
+        # Several nodes on one machine: ports Ray would otherwise take by default are chosen free.
         head = _start_node(
             [
-                "--head",
                 f"--port={gcs}",
-                "--include-dashboard=false",
                 f"--temp-dir={roots[0]}",
+                *common,
+                "--",
                 f"--ray-client-server-port={free_port()}",
                 f"--dashboard-agent-listen-port={free_port()}",
-                *common,
             ],
-            env,
+            {k: v for k, v in env.items() if k != "RAY_ADDRESS"},  # with it, `up` would join
             roots[0] / "start.log",
         )
         groups.append(head.pid)
         node = _start_node(
             [
-                f"--address=127.0.0.1:{gcs}",
+                f"--join=127.0.0.1:{gcs}",
                 f"--temp-dir={roots[1]}",
-                f"--dashboard-agent-listen-port={free_port()}",
                 *common,
+                "--",
+                f"--dashboard-agent-listen-port={free_port()}",
             ],
             env,
             roots[1] / "start.log",

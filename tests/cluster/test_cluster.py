@@ -246,7 +246,9 @@ def _burst(cluster: Cluster, n: int, num_predict: int) -> list[concurrent.future
 
 def test_autoscale_up_under_a_burst_and_back(cluster: Cluster) -> None:
     assert cluster.running(TINY_DEPLOYMENT) == 1
-    futures = _burst(cluster, 8, 200)
+    # Long generations (tiny decodes a few hundred tokens a second on an idle core, and shifts its
+    # 512-token context as needed), so the queue stays deep for longer than a replica takes to start.
+    futures = _burst(cluster, 8, 1500)
     wait_until(lambda: cluster.running(TINY_DEPLOYMENT) == 2, 120, "a second tiny replica")
 
     def both_reporting() -> list[dict[str, Any]] | None:
@@ -261,7 +263,7 @@ def test_autoscale_up_under_a_burst_and_back(cluster: Cluster) -> None:
 
 
 def test_killed_replica_mid_burst(cluster: Cluster) -> None:
-    futures = _burst(cluster, 8, 400)
+    futures = _burst(cluster, 6, 2500)
     replicas = wait_until(
         lambda: (
             [r for r in cluster.replicas(TINY_DEPLOYMENT) if r["running"] > 0]

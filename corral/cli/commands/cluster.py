@@ -48,10 +48,11 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     )
     up.add_argument("--port", type=int, default=6379, help="head: the port other nodes join (6379)")
     up.add_argument("--node-ip", help="the address other nodes reach this one at")
-    up.add_argument("--num-cpus", type=float, help="CPUs this node offers (default: all)")
+    up.add_argument("--num-cpus", type=int, help="CPUs this node offers (default: all)")
     up.add_argument("--object-store-memory", type=int, help="bytes for Ray's object store")
     up.add_argument("--temp-dir", help="Ray's session folder on this node (several nodes on one machine)")
     up.add_argument("--dashboard", action="store_true", help="also run Ray's dashboard (head)")
+    up.add_argument("ray_args", nargs="*", metavar="-- RAY_START_FLAGS", help="more `ray start` flags")
     serve = sub.add_parser("serve", help="Deploy corral on the cluster (HTTP on CORRAL_HOST)")
     serve.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS or this machine's)")
     serve.add_argument(
@@ -91,7 +92,7 @@ def _up(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             cmd += [flag, str(value)]
-    return subprocess.run(cmd, check=False).returncode
+    return subprocess.run([*cmd, *args.ray_args], check=False).returncode
 
 
 def _serve(args: argparse.Namespace) -> int:
