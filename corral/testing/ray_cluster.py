@@ -106,6 +106,22 @@ def _end_group(pgid: int) -> None:
             time.sleep(0.2)
 
 
+def _end_stragglers(roots: list[Path]) -> None:
+    """Kill, by pid, processes that name one of our temp folders but left the node's group (a
+    worker Ray was starting as its raylet ended)."""
+    marks = [str(root).encode() for root in roots]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if any(mark in cmdline for mark in marks):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
 @contextlib.contextmanager
 def local_ray_cluster(models: Path, *, serve: bool = True, **settings: str) -> Iterator[Cluster]:
     """A head and a second node joined at 127.0.0.1, corral deployed on them (``corral cluster
@@ -163,5 +179,6 @@ def local_ray_cluster(models: Path, *, serve: bool = True, **settings: str) -> I
     finally:
         for pgid in reversed(groups):
             _end_group(pgid)
+        _end_stragglers(roots)
         for root in roots:
             subprocess.run(["rm", "-rf", str(root)], check=False)
