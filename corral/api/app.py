@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -39,9 +40,17 @@ __all__ = ["create_app"]
 log = logging.getLogger("corral.api")
 
 
-def create_app(services: Services, *, extra_handlers: Sequence[HTTPRouteHandler] = ()) -> Litestar:
-    """Build the ASGI app: the Ollama API, the OpenAI API and operational endpoints over ``services``;
-    ``extra_handlers`` join the operational ones (the cluster's ingress adds ``/api/cluster``)."""
+def create_app(
+    services: Services,
+    *,
+    extra_handlers: Sequence[HTTPRouteHandler] = (),
+    route_requests: Callable[[Any], Any] | None = None,
+) -> Litestar:
+    """Build the ASGI app: the Ollama API, the OpenAI API and operational endpoints over ``services``.
+
+    ``extra_handlers`` join the operational ones and ``route_requests`` wraps the router inside the
+    edge checks (the cluster's ingress adds ``/api/cluster`` and forwards inference by model).
+    """
     cfg = services.config
     ollama = Router(
         path="/",
@@ -90,6 +99,8 @@ def create_app(services: Services, *, extra_handlers: Sequence[HTTPRouteHandler]
         ),
         request_max_body_size=cfg.max_request_size,
     )
+    if route_requests is not None:
+        app.asgi_handler = route_requests(app.asgi_handler)
     # Host, Origin and API-key refusals happen before routing, so they cover unmatched routes too;
     # the observer goes around the guard so refusals are logged and counted.
     install_guard(

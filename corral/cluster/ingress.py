@@ -1,9 +1,10 @@
 """The cluster's HTTP entry: corral's own Litestar app, with inference forwarded by model.
 
-:class:`ClusterRouter` sits in front of the app. A POST to an inference route is read whole, its
-``model`` looked up, and the request handed as it came to that model's deployment (or the pool
-deployment); the replica's answer streams back message by message. Every other request — tags,
-show, pull, create, copy, delete, the web page — is answered here, over the store every node shares.
+:class:`ClusterRouter` sits inside the app's edge checks, in front of its router. A POST to an
+inference route is read whole, its ``model`` looked up, and the request handed as it came to that
+model's deployment (or the pool deployment); the replica's answer streams back message by
+message. Every other request — tags, show, pull, create, copy, delete, the web page — is answered
+here, over the store every node shares.
 
 A replica lost before its answer began is retried on another one (nothing reached the client yet);
 lost after, the stream ends with the dialect's error frame saying so.
@@ -165,5 +166,12 @@ class Ingress:
         from corral.core.services import build_services
 
         services = build_services(self.config)
-        app = create_app(services, extra_handlers=cluster_handlers(services, self.stats))
-        return ClusterRouter(app, self.routes, self.pool, self.config.max_request_size, services.store)
+
+        def route(inner: ASGIApp) -> ClusterRouter:
+            return ClusterRouter(inner, self.routes, self.pool, self.config.max_request_size, services.store)
+
+        # The router goes inside the app's edge checks: Host, Origin and API keys are refused here,
+        # before a request can wake a replica, and every request is logged and counted.
+        return create_app(
+            services, extra_handlers=cluster_handlers(services, self.stats), route_requests=route
+        )

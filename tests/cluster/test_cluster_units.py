@@ -230,3 +230,31 @@ def test_cluster_serve_refuses_an_open_port_without_keys(
     monkeypatch.setenv("CORRAL_HOST", "0.0.0.0:11434")
     assert main(["cluster", "serve", "--address", "127.0.0.1:1"]) == 1
     assert "refusing to listen on 0.0.0.0:11434 without API keys" in capsys.readouterr().err
+
+
+def test_the_ingress_router_runs_inside_the_edge_checks(tmp_path: Path) -> None:
+    config = load_config({"CORRAL_API_KEYS": "sekrit"}, models=tmp_path)
+    services = build_services(config, plugins=build_plugins(entry_points=False))
+    reached: list[str] = []
+
+    def route(inner: Any) -> Any:
+        async def router(scope: Any, receive: Any, send: Any) -> None:
+            reached.append(scope["path"])
+            await inner(scope, receive, send)
+
+        return router
+
+    app = create_app(services, route_requests=route)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/api/generate", "raw_path": b"/api/generate", "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 11434),
+             "headers": [(b"host", b"127.0.0.1:11434"), (b"content-type", b"application/json")]}  # fmt: skip
+
+    async def answer(headers: list[tuple[bytes, bytes]]) -> int:
+        request = {**scope, "headers": scope["headers"] + headers}
+        messages = [m async for m in run_asgi(app, request, b'{"model": "absent", "prompt": "x"}')]
+        return int(messages[0]["status"])
+
+    assert asyncio.run(answer([])) == 401 and reached == []  # refused before any forwarding
+    assert asyncio.run(answer([(b"authorization", b"Bearer sekrit")])) == 404
+    assert reached == ["/api/generate"]
