@@ -99,8 +99,11 @@ def build_application(config: Config, settings: ClusterSettings, plans: list[Mod
     ongoing = max(1, config.max_queue)
 
     def model_deployment(name: str, low: int, high: int) -> Any:
+        per_node = settings.replicas_per_node
+        placement = {"max_replicas_per_node": per_node} if per_node else {}
         return replica.options(
             name=name,
+            **placement,
             autoscaling_config=_autoscaling(low, high, config, settings),
             max_ongoing_requests=ongoing,
             max_queued_requests=-1,

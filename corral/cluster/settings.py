@@ -60,6 +60,8 @@ CLUSTER_SETTINGS: tuple[Setting, ...] = (
     Setting("CLUSTER_SCALE_TO_ZERO", "false", "Remove a model's last replica after it was idle for "
             "CORRAL_KEEP_ALIVE (the next request waits for a new replica)", _bool, ollama=False),
     Setting("CLUSTER_REPLICA_CPUS", "1", "Ray CPUs each model replica reserves", _cpus, ollama=False),
+    Setting("CLUSTER_REPLICAS_PER_NODE", "1", "Replicas of one model on one node at most (two on "
+            "one machine share its cores and memory bandwidth; 0: no limit)", _count, ollama=False),
     Setting("CLUSTER_UPSCALE_DELAY", "2s", "How long the queue must ask for more replicas before one "
             "is added", _seconds, ollama=False),
     Setting("CLUSTER_DOWNSCALE_DELAY", "30s", "How long the queue must allow fewer replicas before one "
@@ -78,6 +80,7 @@ class ClusterSettings:
     max_replicas: int = 2
     scale_to_zero: bool = False
     replica_cpus: float = 1.0
+    replicas_per_node: int = 1
     upscale_delay_s: float = 2.0
     downscale_delay_s: float = 30.0
     proxy: str = "EveryNode"
@@ -93,6 +96,7 @@ _FIELDS = {
     "CLUSTER_MAX_REPLICAS": "max_replicas",
     "CLUSTER_SCALE_TO_ZERO": "scale_to_zero",
     "CLUSTER_REPLICA_CPUS": "replica_cpus",
+    "CLUSTER_REPLICAS_PER_NODE": "replicas_per_node",
     "CLUSTER_UPSCALE_DELAY": "upscale_delay_s",
     "CLUSTER_DOWNSCALE_DELAY": "downscale_delay_s",
     "CLUSTER_PROXY": "proxy",
