@@ -33,13 +33,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from corral.core.engine import Backend, BackendStatus, Fit, HostInfo, ModelSpec
+from corral.core.engine import Backend, BackendStatus, Fit, HostInfo, ModelSpec, formats_of
 from corral.core.errors import CorralError
-from corral.core.gguf import read_gguf
+from corral.core.gguf import read_model_file
 from corral.core.store import LocalModel
 
-__all__ = ["Choice", "backend_status", "check_override", "choose_backend", "explain_choice", "model_spec"]
+__all__ = [
+    "Choice",
+    "backend_status",
+    "check_override",
+    "choose_backend",
+    "explain_choice",
+    "model_spec",
+    "spec_from_file",
+]
 
 log = logging.getLogger("corral.scheduler")
 
@@ -95,23 +104,45 @@ def check_override(name: str, backends: Mapping[str, Backend], host: HostInfo) -
 
 
 def model_spec(local: LocalModel) -> ModelSpec:
-    """Describe a stored model for probes (GGUF metadata without the large arrays)."""
+    """Describe a stored model for probes (GGUF metadata without the large arrays; a legacy GGML
+    file's header translated to GGUF keys, with ``format`` naming its container)."""
     if local.model_path is None:
         raise CorralError(f"model '{local.name.display_shortest()}' has no model weights", 500)
-    info = read_gguf(Path(local.model_path), keep_arrays=False)
     digest = next(
         (layer.digest for layer in local.manifest.layers if layer.media_type.endswith(".model")), ""
     )
-    return ModelSpec(
+    return spec_from_file(
+        Path(local.model_path),
         name=local.name.display_full(),
-        model_path=Path(local.model_path),
+        digest=digest,
+        adapters=tuple(Path(p) for p in local.adapters),
+        projector=Path(local.projector) if local.projector is not None else None,
+        parameters=dict(local.params),
+    )
+
+
+def spec_from_file(
+    path: Path,
+    *,
+    name: str,
+    digest: str = "",
+    adapters: tuple[Path, ...] = (),
+    projector: Path | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> ModelSpec:
+    """Describe the model file at ``path`` (GGUF or legacy GGML) as probes and loads see it."""
+    info = read_model_file(path, keep_arrays=False)
+    return ModelSpec(
+        name=name,
+        model_path=path,
         digest=digest,
         architecture=info.architecture,
         metadata={k: v for k, v in info.metadata.items() if not isinstance(v, list) or len(v) <= 64},
         tensor_types=info.tensor_type_names,
-        adapters=tuple(Path(p) for p in local.adapters),
-        projector=Path(local.projector) if local.projector is not None else None,
-        parameters=dict(local.params),
+        adapters=adapters,
+        projector=projector,
+        parameters=dict(parameters or {}),
+        format=info.container,
     )
 
 
@@ -128,7 +159,7 @@ def choose_backend(
         raise CorralError("no inference backend is installed: pip install 'corral[llamacpp]'", 500)
     if override:
         backend = check_override(override, backends, host)
-        fit = backend.probe(spec, host)
+        fit = backend.probe(spec, host) if spec.format in formats_of(backend) else None
         if fit is None:
             raise CorralError(f'backend "{override}" cannot run model {spec.name} ({spec.architecture})', 400)
         return Choice(backend, fit, f"{fit.reason} (chosen by override)")
@@ -138,6 +169,9 @@ def choose_backend(
         status = backend_status(backend, host)
         if not status.available:
             refusals.append(f"{backend.name} (unavailable: {status.reason})")
+            continue
+        if spec.format not in formats_of(backend):
+            refusals.append(f"{backend.name} (does not read {spec.format} files)")
             continue
         try:
             fit = backend.probe(spec, host)
@@ -150,7 +184,8 @@ def choose_backend(
             fits.append((fit.score, -order, backend, fit))
     if not fits:
         raise CorralError(
-            f"no installed backend can run model {spec.name} (architecture {spec.architecture}; "
+            f"no installed backend can run model {spec.name} "
+            f"({spec.format}, architecture {spec.architecture}; "
             f"tried {'; '.join(refusals)})",
             500,
         )

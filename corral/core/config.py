@@ -269,6 +269,14 @@ SETTINGS: tuple[Setting, ...] = (
         ollama=False,
     ),
     Setting(
+        "DISABLED_PLUGINS",
+        "",
+        "Plugins not to load, comma-separated names as corral backends lists them (llamacpp, onnx, "
+        "cpu-ref, packages, registry, metrics, or an entry point's name)",
+        _parse_origins,
+        ollama=False,
+    ),
+    Setting(
         "API_KEYS",
         "",
         "API keys the server accepts, comma-separated key[:role] (role inference (default) or admin)",
@@ -398,6 +406,8 @@ class Config:
     max_pulls: int = 3
     pull_stall_timeout_s: float = 60.0
     partial_max_age_s: float = 24 * 3600.0
+    disabled_plugins: tuple[str, ...] = ()
+    """Plugins left out of the plugin manager (``DISABLED_PLUGINS``)."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """For each setting, which variable it came from (or ``"default"``)."""
 
@@ -452,6 +462,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         max_pulls=max(1, values["MAX_PULLS"]),
         pull_stall_timeout_s=max(1.0, values["PULL_STALL_TIMEOUT"]),
         partial_max_age_s=max(60.0, values["PARTIAL_MAX_AGE"]),
+        disabled_plugins=values["DISABLED_PLUGINS"],
         sources=sources,
     )
     if overrides:
