@@ -188,7 +188,7 @@ def _register_builtin(pm: pluggy.PluginManager, module_name: str, skipped: list[
         standin = unavailable_plugin(module_name, exc) if isinstance(exc, ImportError) else None
         if standin is None:
             log.error("built-in plugin %s cannot be imported: %s", name, exc)
-            skipped.append(SkippedPlugin(name, f"import failed: {type(exc).__name__}: {exc}"))
+            skipped.append(SkippedPlugin(name, f"{type(exc).__name__}: {exc}"))
             return
         log.warning("built-in plugin %s cannot be imported: %s", name, exc)
         pm.register(standin, name=name)

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from corral_ctransformers import CTransformersBackend, CTransformersRunner
 
 from corral.backends.cpu_ref.backend import CpuRefBackend
 from corral.plugins import LoadParams, Runner
 from corral.testing import model_spec_for, tiny_ggml_gguf_twin, write_tiny_ggml, write_tiny_gguf
-from corral_ctransformers import CTransformersBackend, CTransformersRunner
 
 NUM_CTX = 256
 
@@ -36,7 +36,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session", params=["f32", "f16"])
-def gguf_pair(request: pytest.FixtureRequest, models: Path) -> Iterator[tuple[Path, CTransformersRunner, Runner]]:
+def gguf_pair(
+    request: pytest.FixtureRequest, models: Path
+) -> Iterator[tuple[Path, CTransformersRunner, Runner]]:
     """(the file, ctransformers, cpu-ref) on the same tiny llama GGUF."""
     path = write_tiny_gguf(models / f"tiny-{request.param}.gguf", seed=3, weight_type=request.param)
     ours, ref = load_ct(path), load_ref(path)

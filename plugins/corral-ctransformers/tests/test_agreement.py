@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from corral_ctransformers import CTransformersRunner
+
 from corral.plugins import Runner
 from corral.testing.agreement.corpus import tokenization_corpus
 from corral.testing.agreement.greedy import compare_greedy
 from corral.testing.agreement.logits import compare_logits, tolerance_for
 from corral.testing.agreement.tokens import ALL_MODES, compare_tokenization
-from corral_ctransformers import CTransformersRunner
 
 PROMPTS = ["hello world, once upon a time", "the cat sat on the mat", "a"]
 
 
-def test_gguf_tokenization_matches_cpu_ref_in_every_mode(gguf_pair: tuple[Path, CTransformersRunner, Runner]) -> None:
+def test_gguf_tokenization_matches_cpu_ref_in_every_mode(
+    gguf_pair: tuple[Path, CTransformersRunner, Runner],
+) -> None:
     _, ours, ref = gguf_pair
     report = compare_tokenization(ref, ours, tokenization_corpus(600), modes=ALL_MODES)
     assert report.ok, report.summary()
