@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from corral.core.events import Event
@@ -54,8 +54,6 @@ class PullContext:
     """Remove blobs the previous version of the model used and nothing uses any more."""
     stall_timeout_s: float | None = None
     """Give up on a download that receives nothing for this long (None: the source's default)."""
-    extra: dict[str, str] = field(default_factory=dict)
-    """Room for options a later corral adds before they get a field of their own."""
 
 
 @runtime_checkable

@@ -72,6 +72,9 @@ def test_create_and_run_a_legacy_ggml_model(server: tuple[dict[str, str], Path])
     reply = client.generate(model="old", prompt="hello", options={"seed": 1, "temperature": 0})
     assert reply.done and (reply.eval_count or 0) >= 1
     assert reply.prompt_eval_count and reply.prompt_eval_count >= 2
+    # The store has no tokenizer for a GGML file: /api/tokenize asks the loaded runner.
+    tokens = client._client.post("/api/tokenize", json={"model": "old", "content": "hello world"}).json()
+    assert tokens["tokens"] == [455, 457]  # "▁hello", "▁world" of the tiny vocabulary
     ps = client._client.get("/api/ps").json()["models"]
     assert any(
         m["name"].startswith("old") and m.get("backend", {}).get("name") == "ctransformers" for m in ps
