@@ -14,7 +14,12 @@ from corral.testing.malformed import (
 )
 from corral.testing.processes import free_port, stop_process, wait_for_http
 from corral.testing.specs import model_spec_for
-from corral.testing.tiny_ggml import ggml_from_gguf, tiny_ggml_gguf_twin, write_tiny_ggml
+from corral.testing.tiny_ggml import (
+    ggml_from_gguf,
+    tiny_ggml_gguf_twin,
+    write_tiny_ggml,
+    write_tiny_ggml_gpt2,
+)
 from corral.testing.tiny_gguf import WeightType, write_tiny_gguf
 from corral.testing.vocab import (
     BOS_ID,
@@ -57,5 +62,6 @@ __all__ = [
     "tiny_ggml_gguf_twin",
     "wait_for_http",
     "write_tiny_ggml",
+    "write_tiny_ggml_gpt2",
     "write_tiny_gguf",
 ]

@@ -26,11 +26,12 @@ import struct
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from gguf import GGUFReader
 
 from corral.testing.tiny_gguf import write_tiny_gguf
 
-__all__ = ["Container", "ggml_from_gguf", "tiny_ggml_gguf_twin", "write_tiny_ggml"]
+__all__ = ["Container", "ggml_from_gguf", "tiny_ggml_gguf_twin", "write_tiny_ggml", "write_tiny_ggml_gpt2"]
 
 Container = Literal["ggjt", "ggmf", "ggml"]
 
@@ -140,3 +141,50 @@ def write_tiny_ggml(
         return ggml_from_gguf(twin, path, container=container, version=version)
     finally:
         twin.unlink()
+
+
+_GPT2_WORDS = (b"hello", b" world", b" the", b" cat", b" sat", b" on", b" mat", b"<|endoftext|>")
+
+
+def write_tiny_ggml_gpt2(path: Path, *, seed: int = 0, n_ctx: int = 128) -> Path:
+    """Write a tiny GPT-2 model in the layout of ggml's ``gpt-2`` example (unversioned ``ggml``
+    magic, F32): hyperparameters ``n_vocab, n_ctx, n_embd, n_head, n_layer, ftype``, the vocabulary
+    size again, the words (256 single bytes, a few words, ``<|endoftext|>`` last) without scores,
+    then ``model/ln_f/{g,b}``, ``model/wte``, ``model/wpe``, ``model/lm_head`` and per layer
+    ``model/hN/{ln_1,ln_2}/{g,b}``, ``attn/c_attn/{w,b}``, ``attn/c_proj/{w,b}``,
+    ``mlp/c_fc/{w,b}``, ``mlp/c_proj/{w,b}``. Random weights from ``seed``. Returns ``path``."""
+    rng = np.random.default_rng(seed)
+    words = [bytes([i]) for i in range(256)] + list(_GPT2_WORDS)
+    n_vocab, n_embd, n_head, n_layer = len(words), 64, 4, 2
+    out = bytearray(struct.pack("<I", _MAGIC["ggml"]))
+    out += struct.pack("<6i", n_vocab, n_ctx, n_embd, n_head, n_layer, 0) + struct.pack("<i", n_vocab)
+    for word in words:
+        out += struct.pack("<I", len(word)) + word
+
+    def tensor(name: str, *shape: int, ones: bool = False) -> None:
+        # ``shape`` in ggml order (innermost first); the data is row-major over the reversed shape.
+        data = np.ones(shape[::-1]) if ones else rng.standard_normal(shape[::-1]) * 0.1
+        encoded = name.encode()
+        out.extend(struct.pack("<3i", len(shape), len(encoded), 0) + struct.pack(f"<{len(shape)}i", *shape))
+        out.extend(encoded + data.astype(np.float32).tobytes())
+
+    tensor("model/ln_f/g", n_embd, ones=True)
+    tensor("model/ln_f/b", n_embd)
+    tensor("model/wte", n_embd, n_vocab)
+    tensor("model/wpe", n_embd, n_ctx)
+    tensor("model/lm_head", n_embd, n_vocab)
+    for i in range(n_layer):
+        layer = f"model/h{i}/"
+        for norm in ("ln_1", "ln_2"):
+            tensor(f"{layer}{norm}/g", n_embd, ones=True)
+            tensor(f"{layer}{norm}/b", n_embd)
+        for part, n_in, n_out in (
+            ("attn/c_attn", n_embd, 3 * n_embd),
+            ("attn/c_proj", n_embd, n_embd),
+            ("mlp/c_fc", n_embd, 4 * n_embd),
+            ("mlp/c_proj", 4 * n_embd, n_embd),
+        ):
+            tensor(f"{layer}{part}/w", n_in, n_out)
+            tensor(f"{layer}{part}/b", n_out)
+    path.write_bytes(bytes(out))
+    return path

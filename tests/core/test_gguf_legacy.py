@@ -11,7 +11,7 @@ import pytest
 from corral.core.errors import GGUFError
 from corral.core.gguf import SkippedArray, read_gguf, read_model_file
 from corral.core.gguf.legacy import parse_legacy
-from corral.testing import model_spec_for, write_tiny_ggml
+from corral.testing import model_spec_for, write_tiny_ggml, write_tiny_ggml_gpt2
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,16 @@ def test_every_container_reads_as_llama(tmp_path: Path, container: str, version:
     tokens = info.metadata["tokenizer.ggml.tokens"]
     assert isinstance(tokens, list) and len(tokens) == info.vocab_size and " hello" in tokens
     # The last tensor's data ends exactly at the end of the file: every size was right.
+    last = info.tensors[-1]
+    assert last.offset + last.n_elements * 4 == path.stat().st_size
+
+
+def test_a_ggml_gpt2_file_reads_as_gpt2(tmp_path: Path) -> None:
+    path = write_tiny_ggml_gpt2(tmp_path / "gpt2.bin")
+    info = read_model_file(path, keep_arrays=True)
+    assert (info.container, info.architecture, info.block_count) == ("ggml", "gpt2", 2)
+    assert info.metadata["gpt2.context_length"] == 128 and info.metadata["tokenizer.ggml.model"] == "gpt2"
+    assert info.vocab_size == 264 and info.metadata["tokenizer.ggml.tokens"][-1] == "<|endoftext|>"
     last = info.tensors[-1]
     assert last.offset + last.n_elements * 4 == path.stat().st_size
 

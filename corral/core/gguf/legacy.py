@@ -3,7 +3,8 @@
 llama.cpp wrote three containers before GGUF (August 2023); Ollama's ``llm/ggml.go`` recognised the
 same magics. All are little-endian, with no key/value section: the architecture is implied by the
 hyperparameters and the tensor names. corral reads the llama family (LLaMA 1/2, Vicuna, Alpaca,
-OpenLLaMA... converted by llama.cpp's ``convert.py`` of that time)::
+OpenLLaMA... converted by llama.cpp's ``convert.py`` of that time), and GPT-2 files written by
+ggml's own examples (unversioned ``ggml`` magic; layout in :func:`_gpt2`)::
 
     u32 magic            0x67676d6c "ggml" (unversioned), 0x67676d66 "ggmf", 0x67676a74 "ggjt"
     u32 version          ggmf: 1; ggjt: 1, 2 or 3 (absent for "ggml")
@@ -37,6 +38,7 @@ LEGACY_MAGICS: dict[bytes, str] = {b"lmgg": "ggml", b"fmgg": "ggmf", b"tjgg": "g
 
 _VERSIONS = {"ggmf": (1,), "ggjt": (1, 2, 3)}
 _HPARAMS = struct.Struct("<7i")
+_GPT2_HPARAMS = struct.Struct("<6i")
 _TENSOR_HEAD = struct.Struct("<3i")
 _F32 = struct.Struct("<f")
 _MAX_VOCAB = 1 << 20
@@ -59,10 +61,10 @@ def is_legacy_ggml(head: bytes) -> bool:
 
 
 def parse_legacy(f: BinaryIO, file_size: int, *, keep_arrays: bool = True) -> GGUFInfo:
-    """Parse a legacy llama GGML header (see the module docstring) into GGUF-style metadata.
+    """Parse a legacy GGML header (see the module docstring) into GGUF-style metadata.
 
-    Raises :class:`GGUFError` for another format, a non-llama architecture or a malformed file.
-    Tensor data is skipped, never read.
+    Raises :class:`GGUFError` for another format, an architecture other than llama and GPT-2, or a
+    malformed file. Tensor data is skipped, never read.
     """
     src = BoundedInput(f, file_size)
     container = LEGACY_MAGICS.get(src.read(min(4, file_size), "magic"))
@@ -73,23 +75,50 @@ def parse_legacy(f: BinaryIO, file_size: int, *, keep_arrays: bool = True) -> GG
         version = src.u32("version")
         if version not in _VERSIONS[container]:
             raise GGUFError(f"unsupported {container} version {version}")
+    try:
+        metadata, tensors = _llama(src, container, version, keep_arrays)
+    except GGUFError as llama_error:
+        if container != "ggml":
+            raise
+        # ggml's own examples (GPT-2) wrote the same magic with other hyperparameters: read again.
+        f.seek(4)
+        src = BoundedInput(f, file_size)
+        src.skip(4, "magic")
+        try:
+            metadata, tensors = _gpt2(src, keep_arrays)
+        except GGUFError:
+            raise llama_error from None
+    metadata["general.file_format"] = container
+    metadata["general.file_format_version"] = version
+    return GGUFInfo(
+        version=version,
+        metadata=metadata,
+        tensors=tensors,
+        alignment=_ALIGN if container == "ggjt" else 1,
+        data_offset=0,
+        file_size=file_size,
+        container=container,
+    )
+
+
+def _llama(
+    src: BoundedInput, container: str, version: int, keep: bool
+) -> tuple[dict[str, Any], list[TensorInfo]]:
     values = _HPARAMS.unpack(src.read(_HPARAMS.size, "hyperparameters"))
     n_vocab, n_embd, n_mult, n_head, n_layer, n_rot, ftype = (int(v) for v in values)
     if not (0 < n_vocab <= _MAX_VOCAB and n_embd > 0 and n_mult > 0 and n_head > 0 and n_layer > 0):
         raise GGUFError(f"invalid {container} file: hyperparameters out of range {values}")
-    tokens, scores = _vocab(src, n_vocab, scored=container != "ggml", keep=keep_arrays)
+    tokens, scores = _vocab(src, n_vocab, scored=container != "ggml", keep=keep)
     tensors = _tensors(src, container, version)
     if not any(t.name == "tok_embeddings.weight" for t in tensors):
         raise GGUFError(
-            f"unsupported {container} file: only llama-family GGML files are read "
+            f"unsupported {container} file: only llama-family and GPT-2 GGML files are read "
             "(no tok_embeddings.weight tensor)"
         )
     n_ff = -(-(2 * (4 * n_embd) // 3) // n_mult) * n_mult
     metadata: dict[str, Any] = {
         "general.architecture": "llama",
         "general.file_type": ftype,
-        "general.file_format": container,
-        "general.file_format_version": version,
         "llama.embedding_length": n_embd,
         "llama.block_count": n_layer,
         "llama.feed_forward_length": n_ff,
@@ -106,15 +135,38 @@ def parse_legacy(f: BinaryIO, file_size: int, *, keep_arrays: bool = True) -> GG
     }
     if scores is not None:
         metadata["tokenizer.ggml.scores"] = scores
-    return GGUFInfo(
-        version=version,
-        metadata=metadata,
-        tensors=tensors,
-        alignment=_ALIGN if container == "ggjt" else 1,
-        data_offset=0,
-        file_size=file_size,
-        container=container,
-    )
+    return metadata, tensors
+
+
+def _gpt2(src: BoundedInput, keep: bool) -> tuple[dict[str, Any], list[TensorInfo]]:
+    """ggml's GPT-2 layout: i32 n_vocab, n_ctx, n_embd, n_head, n_layer, ftype; i32 n_vocab again;
+    the words (u32 length + bytes, no scores); tensors named ``model/wte``, ``model/h0/...``."""
+    values = _GPT2_HPARAMS.unpack(src.read(_GPT2_HPARAMS.size, "hyperparameters"))
+    n_vocab, n_ctx, n_embd, n_head, n_layer, ftype = (int(v) for v in values)
+    if not (0 < n_vocab <= _MAX_VOCAB and n_ctx > 0 and n_embd > 0 and n_head > 0 and n_layer > 0):
+        raise GGUFError(f"invalid ggml file: hyperparameters out of range {values}")
+    if src.u32("vocabulary size") != n_vocab:
+        raise GGUFError("invalid ggml file: the vocabulary size differs from n_vocab")
+    tokens, _ = _vocab(src, n_vocab, scored=False, keep=keep)
+    # ggml's examples store ftype + 1000 * GGML_QNT_VERSION; version 2 (May 2023) has the block
+    # sizes of GGUF (f16 deltas), as ggjt v3 does.
+    quantization_version = ftype // 1000
+    tensors = _tensors(src, "ggml", 3 if quantization_version >= 2 else 0)
+    if not any(t.name == "model/wte" for t in tensors):
+        raise GGUFError("unsupported ggml file: no model/wte tensor")
+    metadata: dict[str, Any] = {
+        "general.architecture": "gpt2",
+        "general.file_type": ftype % 1000,
+        "general.quantization_version": quantization_version,
+        "gpt2.context_length": n_ctx,
+        "gpt2.embedding_length": n_embd,
+        "gpt2.block_count": n_layer,
+        "gpt2.feed_forward_length": 4 * n_embd,
+        "gpt2.attention.head_count": n_head,
+        "tokenizer.ggml.model": "gpt2",
+        "tokenizer.ggml.tokens": tokens,
+    }
+    return metadata, tensors
 
 
 def _vocab(

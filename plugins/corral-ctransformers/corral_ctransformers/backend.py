@@ -24,7 +24,7 @@ _KV_BYTES = 2  # llama.cpp of 2023 keeps keys and values in F16
 
 
 class CTransformersBackend:
-    """Legacy GGML llama files and llama-family GGUF, on the CPU, through ctransformers 0.2.27."""
+    """Legacy GGML files (llama, GPT-2) and llama-family GGUF, on the CPU, through ctransformers 0.2.27."""
 
     name = "ctransformers"
     formats = ("gguf", *LEGACY_FORMATS)
@@ -39,7 +39,7 @@ class CTransformersBackend:
         return BackendStatus(True, "ctransformers (ggml of 2023, CPU)", f"ctransformers {version}")
 
     def probe(self, model: ModelSpec, host: HostInfo) -> Fit | None:
-        """A fit for legacy GGML llama files (50) and llama-family GGUF (30); None otherwise."""
+        """A fit for legacy GGML llama and GPT-2 files (50) and llama-family GGUF (30); None otherwise."""
         del host
         reason = unsupported_reason(model)
         if reason is not None:
@@ -53,13 +53,15 @@ class CTransformersBackend:
         if reason is not None:
             raise CorralError(f"ctransformers cannot load model {model.name}: {reason}", 400)
         meta: Any = model.metadata
-        trained = meta.get("llama.context_length")
+        trained = meta.get(f"{model.architecture}.context_length")
         n_ctx = params.num_ctx if params.num_ctx > 0 else 2048
         if isinstance(trained, int) and 0 < trained < n_ctx:
             n_ctx = trained
-        tokenizer = _gguf_tokenizer(model) if model.format == "gguf" else None
+        gguf = model.format == "gguf"
+        tokenizer = _gguf_tokenizer(model) if gguf else None
         threads = params.num_thread if params.num_thread > 0 else max(1, (os.cpu_count() or 2) // 2)
-        model_type = "gguf" if model.format == "gguf" else "llama"
+        # A GGML file does not name its architecture to ctransformers: the core's reading does.
+        model_type = "gguf" if gguf else model.architecture
         try:
             native = NativeModel(
                 str(model.model_path),
@@ -70,9 +72,14 @@ class CTransformersBackend:
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise CorralError(f"ctransformers could not load model {model.name}: {exc}") from exc
+        llama_ggml = not gguf and model.architecture == "llama"
         return CTransformersRunner(
             native,
             tokenizer=tokenizer,
+            # SentencePiece's leading space: GGUF's llama.cpp adds it itself, the GGML llama loader
+            # does not (llama.cpp's main added it then); GPT-2's byte-level vocabulary has none.
+            space_prefix=llama_ggml,
+            add_bos=tokenizer.add_bos if tokenizer is not None else llama_ggml,
             memory_bytes=_memory_bytes(model, native.context_length),
             num_batch=min(max(1, params.num_batch), native.context_length),
         )
@@ -90,10 +97,11 @@ def _gguf_tokenizer(model: ModelSpec) -> GGUFTokenizer | None:
 def _memory_bytes(model: ModelSpec, n_ctx: int) -> int:
     """Weights (the file, mapped) + the F16 KV cache + one row of logits."""
     meta: Any = model.metadata
-    n_layer = int(meta.get("llama.block_count") or 0)
-    n_embd = int(meta.get("llama.embedding_length") or 0)
-    n_head = int(meta.get("llama.attention.head_count") or 1)
-    n_head_kv = int(meta.get("llama.attention.head_count_kv") or n_head)
+    arch = model.architecture
+    n_layer = int(meta.get(f"{arch}.block_count") or 0)
+    n_embd = int(meta.get(f"{arch}.embedding_length") or 0)
+    n_head = int(meta.get(f"{arch}.attention.head_count") or 1)
+    n_head_kv = int(meta.get(f"{arch}.attention.head_count_kv") or n_head)
     kv = 2 * n_layer * n_ctx * (n_embd * n_head_kv // max(n_head, 1)) * _KV_BYTES
-    vocab = meta.get("llama.vocab_size") or 32000
+    vocab = meta.get(f"{arch}.vocab_size") or 32000
     return model.model_path.stat().st_size + kv + int(vocab) * 4

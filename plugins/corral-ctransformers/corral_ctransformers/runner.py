@@ -39,9 +39,13 @@ class CTransformersRunner:
         tokenizer: GGUFTokenizer | None,
         memory_bytes: int,
         num_batch: int,
+        space_prefix: bool = False,
+        add_bos: bool = True,
     ) -> None:
         """``tokenizer``: corral's reading of a GGUF vocabulary, used only to find special tokens in
-        text (ctransformers' llama.cpp predates special-token parsing); None for GGML files."""
+        text (ctransformers' llama.cpp predates special-token parsing); None for GGML files.
+        ``space_prefix``: put a space before each piece of text (what SentencePiece does, when
+        ctransformers does not); ``add_bos``: tokenize(add_special=True) starts with BOS."""
         self._native = native
         self._tok = tokenizer
         self._num_batch = max(1, num_batch)
@@ -53,10 +57,8 @@ class CTransformersRunner:
         self.capabilities = RunnerCapabilities(
             sequences=1, constrained_output=tokenizer is not None, logprobs=True
         )
-        # GGUF: ctransformers' llama.cpp puts SentencePiece's space in front of every call; the GGML
-        # llama loader does not, so the runner adds it (llama.cpp's main did the same then).
-        self._space_prefix = tokenizer is None
-        self._add_bos = tokenizer.add_bos if tokenizer is not None else True
+        self._space_prefix = space_prefix
+        self._add_bos = add_bos
 
     # --- tokens ----------------------------------------------------------------------------------
 

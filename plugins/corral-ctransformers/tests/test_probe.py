@@ -11,7 +11,7 @@ from corral_ctransformers.probe import GGML_SCORE, GGUF_SCORE
 from corral.core.backend_choice import choose_backend
 from corral.core.host import detect_host
 from corral.plugins.manager import build_plugins
-from corral.testing import model_spec_for, write_tiny_ggml, write_tiny_gguf
+from corral.testing import model_spec_for, write_tiny_ggml, write_tiny_ggml_gpt2, write_tiny_gguf
 
 HOST = detect_host()
 
@@ -33,6 +33,13 @@ def test_legacy_ggml_containers(models: Path) -> None:
         assert fit is not None and fit.score == GGML_SCORE, (container, version)
     unversioned = model_spec_for(write_tiny_ggml(models / "p-ggml.bin", container="ggml"))
     assert backend.probe(unversioned, HOST) is None  # ctransformers' llama loader fails on it
+    gpt2 = model_spec_for(write_tiny_ggml_gpt2(models / "p-gpt2.bin"))
+    fit = backend.probe(gpt2, HOST)
+    assert fit is not None and fit.score == GGML_SCORE and "gpt2" in fit.reason
+    quantized = dataclasses.replace(gpt2, tensor_types=frozenset({"F32", "Q4_0"}))
+    assert backend.probe(quantized, HOST) is None  # quantization version 0: the old block layout
+    current = {**gpt2.metadata, "general.quantization_version": 2}
+    assert backend.probe(dataclasses.replace(quantized, metadata=current), HOST) is not None
 
 
 def test_quantized_blocks_older_than_ggjt_v3_are_declined(models: Path) -> None:

@@ -146,3 +146,21 @@ def test_memory_covers_the_weights_and_the_kv_cache(
     kv = 2 * 2 * ours.context_length * 32 * 2  # K and V, 2 layers, 2 KV heads of 16, F16
     assert ours.memory_bytes >= path.stat().st_size + kv
     assert ours.vram_bytes == 0
+
+
+def test_a_ggml_gpt2_model_tokenizes_generates_and_stops(models: Path) -> None:
+    from corral.testing import write_tiny_ggml_gpt2
+
+    runner = load_ct(write_tiny_ggml_gpt2(models / "gpt2.bin"))
+    try:
+        assert runner.context_length == 128  # the file's n_ctx caps num_ctx
+        ids = runner.tokenize("hello world the cat")
+        assert ids == [256, 257, 258, 259]  # no BOS, no leading space: GPT-2's vocabulary
+        assert runner.detokenize(ids) == b"hello world the cat"
+        greedy = GenerateParams(ids, sampling=GREEDY, num_predict=20)
+        first = _ids(runner, greedy)
+        assert first and first == _ids(runner, greedy)
+        assert len(first) == 20 or runner.detokenize(first[-1:]) == b"<|endoftext|>"
+        assert not capabilities_of(runner).constrained_output
+    finally:
+        runner.close()

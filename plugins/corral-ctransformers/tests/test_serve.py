@@ -17,7 +17,7 @@ from pathlib import Path
 import ollama
 import pytest
 
-from corral.testing import free_port, stop_process, wait_for_http, write_tiny_ggml
+from corral.testing import free_port, stop_process, wait_for_http, write_tiny_ggml, write_tiny_ggml_gpt2
 
 CORRAL = [sys.executable, "-m", "corral"]
 
@@ -79,6 +79,21 @@ def test_create_and_run_a_legacy_ggml_model(server: tuple[dict[str, str], Path])
     assert any(
         m["name"].startswith("old") and m.get("backend", {}).get("name") == "ctransformers" for m in ps
     )
+
+
+def test_a_ggml_gpt2_model_too(server: tuple[dict[str, str], Path]) -> None:
+    environ, tmp = server
+    write_tiny_ggml_gpt2(tmp / "gpt2.bin")
+    (tmp / "Modelfile.gpt2").write_text("FROM ./gpt2.bin\nTEMPLATE {{ .Prompt }}\n")
+    created = _cli(environ, "create", "old-gpt2", "-f", "Modelfile.gpt2", cwd=tmp)
+    assert created.returncode == 0, created.stderr
+    client = ollama.Client(host=f"http://{environ['CORRAL_HOST']}")
+    shown = client.show("old-gpt2")
+    assert shown.details is not None and (shown.details.format, shown.details.family) == ("ggml", "gpt2")
+    reply = client.generate(
+        model="old-gpt2", prompt="hello world", options={"num_predict": 5, "temperature": 0}
+    )
+    assert reply.done and reply.prompt_eval_count == 2
 
 
 def test_what_the_backend_cannot_honour_is_a_400(server: tuple[dict[str, str], Path]) -> None:
