@@ -6,9 +6,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from conftest import LiveServer
-
 from corral.testing import write_tiny_ggml
+from tests.conftest import LiveServer
 
 
 def _create(live: LiveServer, tmp_path: Path, name: str, **extra: object) -> list[dict[str, object]]:
