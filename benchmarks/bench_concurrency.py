@@ -149,7 +149,9 @@ async def run_streams(server: Server, prompts: list[str], tokens: int) -> Result
         return Result(list(streams), time.perf_counter() - start)
 
 
-def start_corral(model_dir: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[Any], str]:
+def start_corral(
+    model_dir: Path, args: argparse.Namespace, engine: str = "process"
+) -> tuple[subprocess.Popen[Any], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CORRAL_", "OLLAMA_"))}
     env.update(
@@ -159,6 +161,7 @@ def start_corral(model_dir: Path, args: argparse.Namespace) -> tuple[subprocess.
         CORRAL_CONTEXT_LENGTH=str(args.ctx),
         CORRAL_KEEP_ALIVE="1h",
         CORRAL_BACKEND="llamacpp",
+        CORRAL_ENGINE=engine,
     )
     log = (model_dir / "serve.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "corral", "serve"], env=env, stdout=log, stderr=log)

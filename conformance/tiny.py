@@ -1,6 +1,6 @@
 """Tiny stand-in models (random weights) for fast runs: a chat model with tools, a fill-in-the-middle
-model and a thinking model, created on the server from one small GGUF, and an embedding model (the
-same kind of GGUF with a pooling type); all removed afterwards."""
+model, a thinking model and a vision model (with a tiny projector), created on the server from one
+small GGUF, and an embedding model (the same kind of GGUF with a pooling type); all removed afterwards."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from conformance.mapping import SCRATCH_NAMESPACE
 from conformance.prepare import Preparer, Unavailable
 
-__all__ = ["TINY_EMBED", "TINY_MODELS", "TOOLS_TEMPLATE", "create_tiny_models"]
+__all__ = ["TINY_EMBED", "TINY_MODELS", "TINY_VISION", "TOOLS_TEMPLATE", "create_tiny_models"]
 
 # Each template uses the variables that give its model the capability (tools, insert, thinking)
 # and no other, so the "does not support ..." error transcripts still hold for the chat model.
@@ -35,6 +35,9 @@ TINY_MODELS = {
 }
 """Role → (model name, template) of the tiny stand-ins."""
 
+TINY_VISION = f"{SCRATCH_NAMESPACE}/tiny-vision"
+"""The tiny vision stand-in: the chat model plus a tiny projector (the ``vision`` capability)."""
+
 TINY_EMBED = f"{SCRATCH_NAMESPACE}/tiny-embed"
 """The tiny embedding stand-in: ``llama.pooling_type`` 1 (mean) gives it the ``embedding`` capability."""
 
@@ -52,6 +55,16 @@ def create_tiny_models(prep: Preparer) -> dict[str, str]:
             raise Unavailable(f"could not create tiny model {name!r}: {r.status_code} {r.text[:200]}")
         prep.created.add(name)
         out[role] = name
+    projector = _projector_gguf()
+    if projector is not None:
+        files = {"tiny.gguf": digest, "mmproj.gguf": prep.upload(projector)}
+        r = prep.client.post(
+            "/api/create", json={"model": TINY_VISION, "files": files, "template": _CHAT, "stream": False}
+        )
+        if r.status_code != 200:
+            raise Unavailable(f"could not create tiny model {TINY_VISION!r}: {r.status_code} {r.text[:200]}")
+        prep.created.add(TINY_VISION)
+        out["vision"] = TINY_VISION
     digest = prep.upload(_embedding_gguf())
     r = prep.client.post(
         "/api/create", json={"model": TINY_EMBED, "files": {"tiny.gguf": digest}, "stream": False}
@@ -61,6 +74,16 @@ def create_tiny_models(prep: Preparer) -> dict[str, str]:
     prep.created.add(TINY_EMBED)
     out["embedding"] = TINY_EMBED
     return out
+
+
+def _projector_gguf() -> bytes | None:
+    """A tiny projector for the tiny GGUF (n_embd 64), or None with a corral.testing that has none."""
+    try:
+        from corral.testing.tiny_projector import write_tiny_projector
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_tiny_projector(Path(tmp) / "mmproj.gguf", text_embd=64).read_bytes()
 
 
 def _embedding_gguf() -> bytes:

@@ -17,7 +17,7 @@ from corral.api.app import create_app
 from corral.api.limits import uvicorn_limits
 from corral.core.config import HostURL, load_config
 from corral.core.services import Services, build_services
-from corral.plugins.manager import build_plugins
+from corral.plugins.manager import Plugins, build_plugins
 from corral.testing import free_port
 
 
@@ -37,13 +37,18 @@ class _Servers:
         self.running: list[tuple[uvicorn.Server, threading.Thread, httpx.Client]] = []
 
     def start(
-        self, models: Path | None = None, wrap: Callable[[Any], Any] | None = None, **overrides: Any
+        self,
+        models: Path | None = None,
+        wrap: Callable[[Any], Any] | None = None,
+        plugins: Plugins | None = None,
+        **overrides: Any,
     ) -> LiveServer:
-        """Start a server; ``wrap`` (an ASGI app → app) puts a fault injector in front of corral's app."""
+        """Start a server; ``wrap`` (an ASGI app → app) puts a fault injector in front of corral's app;
+        ``plugins`` replaces the built-in plugins (without entry points)."""
         port = free_port()
         models = models or self.tmp_path / "models"
         config = load_config({}, host=HostURL("http", "127.0.0.1", port), models=models, **overrides)
-        services = build_services(config, plugins=build_plugins(entry_points=False))
+        services = build_services(config, plugins=plugins or build_plugins(entry_points=False))
         app: Any = create_app(services)
         if wrap is not None:
             app = wrap(app)

@@ -37,7 +37,8 @@ from typing import Any
 
 from corral.core.engine import Backend, BackendStatus, Fit, HostInfo, ModelSpec, formats_of
 from corral.core.errors import CorralError
-from corral.core.gguf import read_model_file
+from corral.core.gguf import GGUFInfo, read_model_file
+from corral.core.gguf.validate import validate_model
 from corral.core.store import LocalModel
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "choose_backend",
     "explain_choice",
     "model_spec",
+    "probe_metadata",
     "spec_from_file",
 ]
 
@@ -103,9 +105,18 @@ def check_override(name: str, backends: Mapping[str, Backend], host: HostInfo) -
     return backend
 
 
-def model_spec(local: LocalModel) -> ModelSpec:
+def probe_metadata(info: GGUFInfo) -> dict[str, Any]:
+    """The GGUF key/values a :class:`ModelSpec` carries: all but the long arrays."""
+    return {k: v for k, v in info.metadata.items() if not isinstance(v, list) or len(v) <= 64}
+
+
+def model_spec(local: LocalModel, *, validate: bool = False) -> ModelSpec:
     """Describe a stored model for probes (GGUF metadata without the large arrays; a legacy GGML
-    file's header translated to GGUF keys, with ``format`` naming its container)."""
+    file's header translated to GGUF keys, with ``format`` naming its container).
+
+    ``validate`` also checks that it is a servable model (:func:`validate_model`), as a load does:
+    a store written by another program, or a pull, never went through ``/api/create``'s checks.
+    """
     if local.model_path is None:
         raise CorralError(f"model '{local.name.display_shortest()}' has no model weights", 500)
     digest = next(
@@ -118,6 +129,7 @@ def model_spec(local: LocalModel) -> ModelSpec:
         adapters=tuple(Path(p) for p in local.adapters),
         projector=Path(local.projector) if local.projector is not None else None,
         parameters=dict(local.params),
+        validate=validate,
     )
 
 
@@ -129,15 +141,18 @@ def spec_from_file(
     adapters: tuple[Path, ...] = (),
     projector: Path | None = None,
     parameters: Mapping[str, Any] | None = None,
+    validate: bool = False,
 ) -> ModelSpec:
     """Describe the model file at ``path`` (GGUF or legacy GGML) as probes and loads see it."""
     info = read_model_file(path, keep_arrays=False)
+    if validate:
+        validate_model(info)
     return ModelSpec(
         name=name,
         model_path=path,
         digest=digest,
         architecture=info.architecture,
-        metadata={k: v for k, v in info.metadata.items() if not isinstance(v, list) or len(v) <= 64},
+        metadata=probe_metadata(info),
         tensor_types=info.tensor_type_names,
         adapters=adapters,
         projector=projector,

@@ -22,6 +22,7 @@ __all__ = [
     "BackendStatus",
     "Fit",
     "GenerateParams",
+    "GpuInfo",
     "HostInfo",
     "LoadParams",
     "ModelSpec",
@@ -37,6 +38,16 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class GpuInfo:
+    """One CUDA GPU as the driver reports it."""
+
+    index: int
+    name: str
+    total_bytes: int
+    free_bytes: int
+
+
+@dataclass(frozen=True)
 class HostInfo:
     """What the machine offers. Probes read this instead of sniffing the host themselves,
     so tests can describe a CUDA or Metal machine on a CPU-only one."""
@@ -46,6 +57,24 @@ class HostInfo:
     cuda_devices: int = 0
     metal: bool = False
     gpu_memory_bytes: int = 0
+    """All GPUs' memory together (on Apple silicon, the unified memory)."""
+    gpus: tuple[GpuInfo, ...] = ()
+    """The CUDA GPUs, when the driver described them (``cuda_devices`` counts them either way)."""
+
+    def describe_accelerators(self) -> str | None:
+        """The accelerators in words (``CUDA: 2 × NVIDIA A10G 24 GiB``, ``Metal``), None without any."""
+        if self.gpus:
+            groups: dict[tuple[str, int], int] = {}
+            for gpu in self.gpus:
+                key = (gpu.name, round(gpu.total_bytes / (1 << 30)))
+                groups[key] = groups.get(key, 0) + 1
+            parts = [f"{count} × {name} {gib} GiB" for (name, gib), count in groups.items()]
+            return "CUDA: " + ", ".join(parts)
+        if self.cuda_devices > 0:
+            return f"CUDA: {self.cuda_devices} device{'s' if self.cuda_devices > 1 else ''}"
+        if self.metal:
+            return "Metal"
+        return None
 
 
 @dataclass(frozen=True)
@@ -160,6 +189,12 @@ class GenerateParams:
     logit_bias: Mapping[int, float] = field(default_factory=dict)
     """Added to these tokens' logits before any other sampling step (OpenAI ``logit_bias``; the core
     checked the ids are in the vocabulary). Empty: no bias."""
+    images: tuple[bytes, ...] = ()
+    """Images in the prompt, as the client sent them (PNG, JPEG... file bytes), for runners whose
+    capabilities say ``images`` (the core refuses them otherwise)."""
+    image_positions: tuple[int, ...] = ()
+    """Where each image goes: image ``i`` is evaluated just before ``prompt_tokens[image_positions[i]]``
+    (``len(prompt_tokens)``: at the end). Non-decreasing, one per image."""
 
 
 @dataclass(frozen=True)
@@ -233,8 +268,11 @@ class Runner(Protocol):
     backend: str
     context_length: int
     """Context of one sequence (``num_ctx``, capped at the model's trained length)."""
-    memory_bytes: int
-    """Total memory the loaded model uses."""
+
+    @property
+    def memory_bytes(self) -> int:
+        """Total memory the loaded model uses (a plain attribute is fine)."""
+
     vram_bytes: int
     """The part of ``memory_bytes`` held in accelerator memory."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import struct
 from collections.abc import Mapping, Sequence
@@ -67,12 +68,22 @@ def _spec(name: str, type_: OptionType, default: Any, **kw: Any) -> tuple[str, O
     return name, OptionSpec(name, type_, default, **kw)
 
 
+_MAX_BATCH = 1 << 16
+
+
+def max_threads() -> int:
+    """The most ``num_thread`` a request may ask for: four per core here (at least 8). More only
+    thrashes, and tens of thousands make native thread creation fail."""
+    return max(8, 4 * (os.cpu_count() or 1))
+
+
 OPTIONS: Mapping[str, OptionSpec] = dict(
     [
         # Load-time options. num_ctx's default is the server's (CORRAL_CONTEXT_LENGTH), so None here;
         # 0 also means "the server's default", and 1..3 is raised to 4 like Ollama does.
         _spec("num_ctx", "int", None, load_time=True, minimum=0),
-        _spec("num_batch", "int", 512, load_time=True, minimum=1),
+        # Bounded so a request cannot make the engine reserve gigabytes of batch buffers.
+        _spec("num_batch", "int", 512, load_time=True, minimum=1, maximum=_MAX_BATCH),
         _spec("num_gpu", "int", -1, load_time=True, minimum=-1),
         _spec("main_gpu", "int", 0, load_time=True, minimum=0),
         _spec("use_mmap", "bool", None, load_time=True),
@@ -246,6 +257,11 @@ def resolve_options(
         return values.get(name, OPTIONS[name].default)
 
     num_ctx = get("num_ctx") or default_num_ctx
+    if get("num_thread") > max_threads():
+        raise BadRequest(
+            f'option "num_thread" must be at most {max_threads()} (four per core; this host has '
+            f"{os.cpu_count() or 1})"
+        )
     load = LoadParams(
         num_ctx=max(num_ctx, 4),
         num_batch=get("num_batch"),

@@ -8,11 +8,11 @@ listed (:meth:`Scheduler.loading_models`) with the backend's optional ``load_pro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -21,7 +21,7 @@ from anyio import to_thread
 from corral.core.backend_choice import Choice, choose_backend, explain_choice, model_spec
 from corral.core.config import Config
 from corral.core.durations import FOREVER_NS
-from corral.core.engine import Backend, HostInfo, LoadParams, ModelSpec, Runner, capabilities_of
+from corral.core.engine import Backend, HostInfo, LoadParams, ModelSpec, capabilities_of
 from corral.core.errors import CorralError, QueueFull
 from corral.core.events import (
     Event,
@@ -33,81 +33,14 @@ from corral.core.events import (
     RequestReleased,
     current_request_id,
 )
-from corral.core.memory import gib, memory_free, memory_needed
+from corral.core.loaded import Lease, Loaded, Loading
+from corral.core.memory import Budget, Need, gib, memory_needed
 from corral.core.store import LocalModel
+from corral.core.worker import Launcher, LoadWatch
 
 __all__ = ["Lease", "Loaded", "Loading", "Scheduler"]
 
 log = logging.getLogger("corral.scheduler")
-
-
-@dataclass
-class Loaded:
-    """One loaded model."""
-
-    key: str
-    """The model blob digest plus adapters: two names of one model share a runner."""
-    local: LocalModel
-    spec: ModelSpec
-    choice: Choice
-    runner: Runner
-    load_key: tuple[Any, ...]
-    load_params: LoadParams
-    slots: asyncio.Semaphore
-    load_duration_ns: int
-    num_slots: int = 1
-    """Generations the runner serves at once."""
-    in_use: int = 0
-    """Slots held by requests right now."""
-    waiting: int = 0
-    """Requests waiting for a slot of this model."""
-    active: int = 0
-    keep_alive_ns: int = 0
-    expires_at_ns: int = 0
-    last_used: float = field(default_factory=time.monotonic)
-    closing: bool = False
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass(frozen=True)
-class Loading:
-    """A model whose runner is being loaded right now."""
-
-    local: LocalModel
-    spec: ModelSpec
-    choice: Choice
-    load_params: LoadParams
-    started: float
-    """``time.monotonic()`` when the load began."""
-
-    @property
-    def seconds(self) -> float:
-        """Time spent loading so far."""
-        return time.monotonic() - self.started
-
-    def progress(self) -> float | None:
-        """The backend's ``load_progress`` (an optional method) clamped to 0..1; None when unknown."""
-        report = getattr(self.choice.backend, "load_progress", None)
-        if report is None:
-            return None
-        try:
-            value = report(self.spec)
-        except Exception as exc:  # a status display must not fail because of a plugin's bug
-            log.warning("backend %s load_progress failed: %s", self.choice.backend.name, exc)
-            return None
-        return None if value is None else min(1.0, max(0.0, float(value)))
-
-
-@dataclass
-class Lease:
-    """A request's hold on a runner; ``load_duration_ns`` is 0 when the model was already loaded."""
-
-    loaded: Loaded
-    load_duration_ns: int
-
-    @property
-    def runner(self) -> Runner:
-        return self.loaded.runner
 
 
 class Scheduler:
@@ -119,8 +52,11 @@ class Scheduler:
         backends: dict[str, Backend],
         host: HostInfo,
         emit: Callable[[Event], None] = lambda e: None,
+        launcher: Launcher | None = None,
     ) -> None:
         self.config = config
+        self.launcher = launcher or Launcher("inprocess", {})
+        self.budget = Budget(host, config.max_memory, config.gpu_overhead)
         self.backends = backends
         self.host = host
         self.emit = emit
@@ -130,6 +66,7 @@ class Scheduler:
         self._changed = asyncio.Condition(self._lock)
         self._pending = 0
         self._expiry_task: asyncio.Task[None] | None = None
+        self._reaping: set[asyncio.Task[None]] = set()
 
     # --- leases ----------------------------------------------------------------------------
 
@@ -188,11 +125,14 @@ class Scheduler:
         key = _model_key(local)
         # The model's description and backend choice, made once per load (they read the GGUF
         # header and run the probes) and used both for the memory check and for the load itself.
-        planned: tuple[ModelSpec, Choice, int] | None = None
+        planned: tuple[ModelSpec, Choice, Need] | None = None
         async with self._changed:
             while True:
                 current = self.loaded.get(key)
                 if current is not None and not current.closing:
+                    if not getattr(current.runner, "alive", True):
+                        await self._unload_locked(current, "terminated")
+                        continue
                     if current.load_key == load_key:
                         current.active += 1
                         current.last_used = time.monotonic()
@@ -204,7 +144,8 @@ class Scheduler:
                     if planned is None:
                         planned = await to_thread.run_sync(self._plan, local, load, override)
                     need = planned[2]
-                    if need <= self.memory_free():
+                    runners = [m.runner for m in self.loaded.values()]
+                    if self.budget.fits(need, runners):
                         break
                     victim = self._lru_idle()
                     if victim is not None:
@@ -212,7 +153,7 @@ class Scheduler:
                         continue
                     if not self.loaded:
                         raise CorralError(
-                            f"model requires more system memory ({gib(need)}) than is available "
+                            f"model requires more system memory ({gib(need.ram)}) than is available "
                             f"({gib(self.memory_free())})",
                             500,
                         )
@@ -228,15 +169,15 @@ class Scheduler:
             return loaded, loaded.load_duration_ns
 
     def memory_free(self) -> int:
-        """What the memory budget leaves after the loaded models (:mod:`corral.core.memory`)."""
-        return memory_free(self.host, (m.runner for m in self.loaded.values()))
+        """System memory the budget leaves after the loaded models (:mod:`corral.core.memory`)."""
+        return self.budget.ram_free([m.runner for m in self.loaded.values()])
 
     def _plan(
         self, local: LocalModel, load: LoadParams, override: str | None
-    ) -> tuple[ModelSpec, Choice, int]:
+    ) -> tuple[ModelSpec, Choice, Need]:
         """Describe ``local``, choose its backend and estimate the memory its load needs (a worker
         thread: reads the GGUF header, runs the probes)."""
-        spec = model_spec(local)
+        spec = model_spec(local, validate=True)
         choice = choose_backend(spec, self.host, self.backends, override or self.config.backend or None)
         return spec, choice, memory_needed(spec, choice, load)
 
@@ -255,9 +196,10 @@ class Scheduler:
     ) -> Loaded:
         log.info("loading %s with %s: %s", local.name.display_shortest(), choice.backend.name, choice.reason)
         start = time.perf_counter_ns()
-        self.loading[key] = Loading(local, spec, choice, load, time.monotonic())
+        watch = LoadWatch()
+        self.loading[key] = Loading(local, spec, choice, load, time.monotonic(), watch)
         try:
-            runner = await to_thread.run_sync(choice.backend.load, spec, load)
+            runner = await to_thread.run_sync(self.launcher.load, choice.backend, spec, load, watch)
         except Exception as exc:
             took_s = (time.perf_counter_ns() - start) / 1e9
             self.emit(ModelLoadFailed(local.name.display_shortest(), choice.backend.name, took_s, str(exc)))
@@ -284,6 +226,7 @@ class Scheduler:
             num_slots=parallel,
         )
         self.loaded[key] = loaded
+        self._watch(loaded)
         self.emit(
             ModelLoaded(local.name.display_shortest(), choice.backend.name, took / 1e9, runner.memory_bytes)
         )
@@ -301,6 +244,29 @@ class Scheduler:
         self._ensure_expiry_task()
 
     # --- unloading -----------------------------------------------------------------------------
+
+    def _watch(self, loaded: Loaded) -> None:
+        """Unload a model whose worker process dies (its requests fail on their own)."""
+        on_exit = getattr(loaded.runner, "on_exit", None)
+        if on_exit is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def died(message: str) -> None:
+            with contextlib.suppress(RuntimeError):  # the server is shutting down: loop closed
+                loop.call_soon_threadsafe(self._reap, loaded)
+
+        on_exit(died)
+
+    def _reap(self, loaded: Loaded) -> None:
+        task = asyncio.get_running_loop().create_task(self._unload_dead(loaded))
+        self._reaping.add(task)
+        task.add_done_callback(self._reaping.discard)
+
+    async def _unload_dead(self, loaded: Loaded) -> None:
+        async with self._changed:
+            if self.loaded.get(loaded.key) is loaded and not loaded.closing:
+                await self._unload_locked(loaded, "terminated")
 
     async def _unload_locked(self, loaded: Loaded, reason: str) -> None:
         loaded.closing = True

@@ -16,7 +16,9 @@ from corral.core.inference import Inference
 from corral.core.inference.embed import Embedder
 from corral.core.scheduler import Scheduler
 from corral.core.store import Store
+from corral.core.worker import Launcher
 from corral.plugins.manager import Plugins, build_plugins
+from corral.plugins.origins import backend_origins
 
 __all__ = ["Services", "detect_host"]
 
@@ -48,7 +50,12 @@ class Services:
             max_transfers=self.config.max_pulls,
             stall_timeout_s=self.config.pull_stall_timeout_s,
         )
-        self.scheduler = Scheduler(self.config, self.plugins.backends, self.host, emit=self.plugins.emit)
+        launcher = Launcher(
+            self.config.engine, backend_origins(self.plugins.pm), max(0, self.config.load_timeout_ns) / 1e9
+        )
+        self.scheduler = Scheduler(
+            self.config, self.plugins.backends, self.host, emit=self.plugins.emit, launcher=launcher
+        )
         self.inference = Inference(self.config, self.store, self.scheduler, emit=self.plugins.emit)
         self.embedder = Embedder(self.config, self.store, self.scheduler, emit=self.plugins.emit)
 

@@ -31,7 +31,15 @@ from corral.core.sources import ModelSource
 from corral.plugins import PROJECT_NAME, hookspecs
 from corral.plugins.unavailable import unavailable_plugin
 
-__all__ = ["BUILTIN_NAMES", "BUILTIN_PLUGINS", "Plugins", "SkippedPlugin", "build_plugins", "plugin_name"]
+__all__ = [
+    "BUILTIN_NAMES",
+    "BUILTIN_PLUGINS",
+    "Plugins",
+    "SkippedPlugin",
+    "build_plugins",
+    "offered_backends",
+    "plugin_name",
+]
 
 log = logging.getLogger("corral.plugins")
 
@@ -94,17 +102,7 @@ class Plugins:
         return [s.name for s in self.skipped if s.disabled]
 
     def _collect(self) -> None:
-        order = {id(plugin): i for i, (_, plugin) in enumerate(self.pm.list_name_plugin())}
-        offered: list[tuple[int, int, Backend]] = []
-
-        def add_backend(backend: Backend) -> None:
-            caller = _calling_plugin(self.pm, "corral_register_backends")
-            rank = order.get(id(caller), len(order)) if caller is not None else len(order)
-            offered.append((rank, len(offered), backend))
-
-        self.pm.hook.corral_register_backends(register=add_backend)
-        # pluggy calls the last registered plugin first; the name goes to the first registered.
-        for _, _, backend in sorted(offered, key=lambda item: (item[0], item[1])):
+        for backend, _ in offered_backends(self.pm):
             if backend.name in self.backends:
                 log.warning("backend %r registered twice; keeping the first", backend.name)
                 continue
@@ -124,6 +122,24 @@ class Plugins:
     def plugin_names(self) -> list[str]:
         """Names of the registered plugins, sorted."""
         return sorted(name for name, plugin in self.pm.list_name_plugin() if name and plugin is not None)
+
+
+def offered_backends(pm: pluggy.PluginManager) -> list[tuple[Backend, object | None]]:
+    """Every backend the plugins register (``corral_register_backends``, called through pluggy),
+    with the plugin that registered it, ordered by the plugin's registration (first first), then
+    by the order it registered them. The first of a name is the one that counts."""
+    order = {id(plugin): i for i, (_, plugin) in enumerate(pm.list_name_plugin())}
+    offered: list[tuple[int, int, Backend, object | None]] = []
+
+    def register(backend: Backend) -> None:
+        caller = _calling_plugin(pm, "corral_register_backends")
+        rank = order.get(id(caller), len(order)) if caller is not None else len(order)
+        offered.append((rank, len(offered), backend, caller))
+
+    pm.hook.corral_register_backends(register=register)
+    # pluggy calls the last registered plugin first; the name goes to the first registered.
+    offered.sort(key=lambda item: (item[0], item[1]))
+    return [(backend, caller) for _, _, backend, caller in offered]
 
 
 def _calling_plugin(pm: pluggy.PluginManager, hook: str) -> object | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -109,11 +110,15 @@ def test_bad_schema_is_a_400_before_running(server: LiveServer, backend: str) ->
 
 
 def test_without_llguidance_constrained_requests_are_refused_with_the_extra(
-    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    servers: _Servers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def missing(name: str) -> Any:
         raise ImportError(name)
 
+    # The runner checks for llguidance where it runs: in this process, so the patch reaches it.
+    server = servers.start(engine="inprocess")
+    add_model(server.client, write_tiny_gguf(tmp_path / "t.gguf", seed=8), "tiny-cpu-ref", TOOLS_TEMPLATE,
+              {"backend": "cpu-ref"})  # fmt: skip
     monkeypatch.setattr(constrain.importlib, "import_module", missing)  # as if it were not installed
     r = server.client.post(
         "/api/chat", json={"model": "tiny-cpu-ref", "messages": ASK, "format": "json", "stream": False}

@@ -93,7 +93,7 @@ def test_cuda_host_with_both_gpu_builds_picks_llamacpp(
     assert scores(model, CUDA, backends) == {"llamacpp": 120, "onnx": 110, "cpu-ref": 10}
     choice = choose_backend(model, CUDA, backends, None)
     assert choice.backend.name == "llamacpp" and choice.fit.gpu
-    assert choice.reason.startswith("llama.cpp with GPU offload on 1 CUDA device")
+    assert choice.reason.startswith("llama.cpp with GPU offload on CUDA: 1 device")
 
 
 def test_metal_host_picks_llamacpp_metal_and_onnx_stays_on_cpu(

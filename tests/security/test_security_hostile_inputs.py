@@ -91,7 +91,16 @@ def test_jinja_payload_in_a_model_is_never_executed(live_server: LiveServer, tmp
 
 
 @pytest.mark.parametrize(
-    "options", [{"num_keep": -5}, {"num_ctx": -1}, {"num_predict": "x"}, {"top_k": -3}, {"num_batch": 0}]
+    "options",
+    [
+        {"num_keep": -5},
+        {"num_ctx": -1},
+        {"num_predict": "x"},
+        {"top_k": -3},
+        {"num_batch": 0},
+        {"num_batch": 1 << 30},
+        {"num_thread": 100_000},
+    ],
 )
 def test_out_of_range_options_are_refused(
     live_server: LiveServer, tmp_path: Path, options: dict[str, object]

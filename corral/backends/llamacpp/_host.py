@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from corral.core.host import available_memory
+
 __all__ = ["available_memory", "estimate_memory", "physical_cores", "release_freed_memory"]
 
 
@@ -36,17 +38,6 @@ def physical_cores() -> int:
     except OSError:
         pass
     return max(1, min(usable, len(cores)) if cores else usable)
-
-
-def available_memory() -> int:
-    """Bytes the kernel says can be allocated now without swapping (``MemAvailable``); 0 if unknown."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
 
 
 def estimate_memory(

@@ -13,7 +13,7 @@ from typing import Any
 from corral.backends.llamacpp._harden import hide_chat_templates
 from corral.core.errors import CorralError
 
-__all__ = ["INSTALL_HINT", "BuildInfo", "build_info", "import_error", "llama_cpp", "require"]
+__all__ = ["INSTALL_HINT", "BuildInfo", "build_info", "import_error", "llama_cpp", "log_callback", "require"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,13 @@ def _install_log_callback(module: Any) -> None:
         module.llama_log_set(_log_callback, None)
     except Exception:  # pragma: no cover - an old binding: keep its stderr logging
         log.debug("could not install the llama.cpp log callback", exc_info=True)
+
+
+def log_callback() -> Any | None:
+    """The ctypes log callback installed for llama.cpp (None before the first import or when it
+    could not be installed), for the other native libraries of the build (mtmd) to log through."""
+    _import()
+    return _log_callback
 
 
 def llama_cpp() -> Any | None:

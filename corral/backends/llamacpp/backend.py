@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -17,6 +18,7 @@ from corral.backends.llamacpp._host import available_memory, estimate_memory, ph
 from corral.backends.llamacpp.context import ContextSpec, open_model
 from corral.backends.llamacpp.embed_runner import LlamaCppEmbedRunner
 from corral.backends.llamacpp.runner import LlamaCppRunner
+from corral.backends.llamacpp.vision import Projector, open_projector
 from corral.core.engine import BackendStatus, Fit, HostInfo, LoadParams, ModelSpec, Runner
 from corral.core.errors import CorralError
 from corral.core.quantize import QuantizeType
@@ -98,9 +100,14 @@ class LlamaCppBackend:
         elif build.gpu_offload:
             score, where = CPU_SCORE, f"llama.cpp on CPU ({build.describe_cpu()}; no GPU on this host)"
         else:
-            hint = f", although the host has {accelerator}" if accelerator else ""
             score = CPU_SCORE
-            where = f"llama.cpp on CPU ({build.describe_cpu()}; no GPU offload in this build{hint})"
+            if accelerator:
+                where = (
+                    f"llama.cpp on CPU ({build.describe_cpu()}; the host has {accelerator}, but "
+                    f"llama.cpp was built without GPU support: {_rebuild_hint(host)})"
+                )
+            else:
+                where = f"llama.cpp on CPU ({build.describe_cpu()}; no GPU offload in this build)"
         arch = model.architecture
         if arch not in known_architectures():
             return Fit(
@@ -156,6 +163,15 @@ class LlamaCppBackend:
             lora=model.adapters[0] if model.adapters else None,
         )
         native = open_model(lib, model.model_path, spec, model.name)
+        projector: Projector | None = None
+        if model.projector is not None:
+            try:
+                projector = open_projector(
+                    native.model, model.projector, n_threads=threads, use_gpu=gpu_layers != 0, name=model.name
+                )
+            except BaseException:
+                native.close()
+                raise
         memory = _estimate(model, native.n_ctx_seq, min(n_ubatch, native.n_ctx_seq), slots=native.n_seq)
         # llama.cpp counts the output layer as one more offloadable layer.
         layers = int(lib.llama_model_n_layer(native.model)) + 1
@@ -173,6 +189,7 @@ class LlamaCppBackend:
             vram_bytes=memory * offloaded // layers,
             n_threads=threads,
             gpu_layers=offloaded,
+            projector=projector,
         )
 
     def _load_embedding(
@@ -222,12 +239,13 @@ def auto_slots(weights_bytes: int, kv_bytes_per_slot: int) -> int:
 
 
 def _accelerator(host: HostInfo) -> str | None:
-    if host.cuda_devices > 0:
-        plural = "s" if host.cuda_devices > 1 else ""
-        return f"{host.cuda_devices} CUDA device{plural}"
-    if host.metal:
-        return "Metal"
-    return None
+    return host.describe_accelerators()
+
+
+def _rebuild_hint(host: HostInfo) -> str:
+    """How to get GPU offload for the accelerator ``host`` has."""
+    flag = "-DGGML_CUDA=on" if host.cuda_devices > 0 else "-DGGML_METAL=on"
+    return f"rebuild llama-cpp-python with CMAKE_ARGS={flag}"
 
 
 def _gpu_layers(num_gpu: int, gpu_offload: bool) -> int:
@@ -261,10 +279,12 @@ def _context_size(model: ModelSpec, num_ctx: int) -> int:
 
 
 def _weights_bytes(model: ModelSpec) -> int:
-    try:
-        return model.model_path.stat().st_size
-    except OSError:
-        return 0
+    """The model's weights, and its projector's when it has one (loaded beside it)."""
+    total = 0
+    for path in (model.model_path, model.projector):
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size if path is not None else 0
+    return total
 
 
 def _estimate(model: ModelSpec, n_ctx: int, n_ubatch: int, *, slots: int) -> int:

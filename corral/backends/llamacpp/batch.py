@@ -13,7 +13,12 @@ longest prefix with its prompt (llama-server's rule), and when another slot, bus
 longer prefix (a shared system prompt, the other choices of an ``n > 1`` request), that slot's cache
 is copied (``llama_memory_seq_cp``) instead of evaluated again. A cancelled sequence frees its slot
 and its cells at once. A sequence that fills its context shifts it (keep ``num_keep``, drop the
-oldest half of the rest) unless it asked not to.
+oldest half of the rest) unless it asked not to, or holds an image.
+
+Images (see :mod:`corral.backends.llamacpp.vision`) take one cell per embedding, marked with the
+image's negative key. A prompt chunk stops before an image; at the start of the next step the
+image's embeddings are evaluated into the sequence on their own (``llama_decode`` takes tokens or
+embeddings, not both), then its text goes on. A cached prefix never ends inside an image.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import numpy as np
 
 from corral.backends.llamacpp.context import NativeModel
 from corral.backends.llamacpp.sampling import SamplerChain
+from corral.backends.llamacpp.vision import ImageBlock, Projector, image_start
 from corral.core.engine import GenerateParams, PromptStats, TokenLogprob, TokenOut
 from corral.core.errors import CorralError
 from corral.core.limits import keep_count
@@ -63,6 +69,8 @@ class Sequence:
     """Tokens placed in the current batch (their KV becomes the slot's once the step succeeds)."""
     raw_logits: bool = False
     """Hand over the prompt's last-position logits (a numpy copy) instead of sampling a token."""
+    images: dict[int, ImageBlock] = field(default_factory=dict)
+    """The prompt's images by the index of their first cell (closed when the sequence ends)."""
 
 
 @dataclass(eq=False)
@@ -96,11 +104,13 @@ class BatchEngine:
         logprobs: Callable[[Any, int, int], tuple[TokenLogprob, tuple[TokenLogprob, ...]]],
         prefill_chunk: int = 64,
         prefill_chunk_alone: int = 256,
+        projector: Projector | None = None,
     ) -> None:
         self._native = native
         self._lib = native.lib
         self._piece = piece
         self._logprobs = logprobs
+        self._projector = projector
         self._n_batch = max(1, native.spec.n_batch)
         self._prefill_chunk = max(1, min(prefill_chunk, self._n_batch))
         # Alone, a prompt still goes in chunks, so that a cancel is seen within one chunk's time.
@@ -188,8 +198,8 @@ class BatchEngine:
             if not free:
                 return
             seq = self._waiting.pop(0)
-            if seq.cancel.is_set():
-                seq.out.put(END)
+            if seq.cancel.is_set():  # gone before it started: free its sampler and images
+                self._finish(seq, keep=False)
                 continue
             self._place(seq, free)
 
@@ -213,6 +223,7 @@ class BatchEngine:
             lib.llama_memory_seq_cp(mem, donor.id, slot.id, -1, -1)
             slot.tokens = list(donor.tokens)
             best = donor_len
+        best = image_start(seq.prompt, best)
         if best < len(slot.tokens):
             if not (mem and lib.llama_memory_seq_rm(mem, slot.id, best, -1)):
                 lib.llama_memory_seq_rm(mem, slot.id, -1, -1)
@@ -230,6 +241,9 @@ class BatchEngine:
     def _step(self) -> None:
         lib = self._lib
         n = 0
+        for seq in self._running():
+            if seq.next_token is None and seq.todo and seq.todo[0] < 0:
+                self._decode_image(seq)
         running = self._running()
         decoding = [s for s in running if s.next_token is not None]
         for seq in decoding:
@@ -244,7 +258,13 @@ class BatchEngine:
             if budget <= 0:
                 seq.out_index, seq.added = -1, []
                 continue
-            chunk, seq.todo = seq.todo[:budget], seq.todo[budget:]
+            chunk = seq.todo[:budget]
+            if seq.images:  # stop before the next image
+                chunk = chunk[: next((i for i, t in enumerate(chunk) if t < 0), len(chunk))]
+                if not chunk:
+                    seq.out_index, seq.added = -1, []
+                    continue
+            seq.todo = seq.todo[len(chunk) :]
             assert seq.slot is not None
             last = not seq.todo
             for i, token in enumerate(chunk):
@@ -268,6 +288,24 @@ class BatchEngine:
             if seq.out_index >= 0:
                 self._sample(seq, seq.out_index)
                 seq.out_index = -1
+
+    def _decode_image(self, seq: Sequence) -> None:
+        """Evaluate the image that starts ``seq``'s remaining prompt into its slot."""
+        slot = seq.slot
+        assert slot is not None
+        block = seq.images.get(len(seq.prompt) - len(seq.todo))
+        try:
+            if block is None or self._projector is None:
+                raise CorralError("llama.cpp: image cells without an image")
+            n_past = self._projector.decode(self._native.ctx, block, seq.n_past, slot.id, self._n_batch)
+        except CorralError as exc:
+            if self._native.memory:
+                self._lib.llama_memory_seq_rm(self._native.memory, slot.id, seq.n_past, -1)
+            self._finish(seq, error=exc, keep=False)
+            return
+        slot.tokens.extend(seq.todo[: block.n_tokens])
+        seq.todo = seq.todo[block.n_tokens :]
+        seq.n_past = n_past
 
     def _put(self, n: int, token: int, pos: int, seq_id: int, logits: bool) -> int:
         self._tok[n] = token
@@ -325,7 +363,8 @@ class BatchEngine:
     def _shift(self, seq: Sequence) -> bool:
         """Make room in a full context: keep ``num_keep`` tokens, drop the oldest half of the rest."""
         slot, lib, mem = seq.slot, self._lib, self._native.memory
-        if not seq.params.shift or not self._native.can_shift or slot is None or not mem:
+        # Like llama-server, no shift with images: it could cut an image in two.
+        if not seq.params.shift or not self._native.can_shift or slot is None or not mem or seq.images:
             return False
         keep = keep_count(seq.params.num_keep, len(seq.prompt), self._native.n_ctx_seq)
         discard = (seq.n_past - keep) // 2
@@ -349,6 +388,8 @@ class BatchEngine:
                     self._lib.llama_memory_seq_rm(self._native.memory, slot.id, -1, -1)
                 slot.tokens = []
         seq.chain.close()
+        for block in seq.images.values():
+            block.close()
         if error is not None:
             seq.out.put(error)
         seq.out.put(END)

@@ -11,7 +11,7 @@ import gc
 import logging
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from corral.backends.llamacpp.batch import Sequence as BatchSequence
 from corral.backends.llamacpp.context import NativeModel
 from corral.backends.llamacpp.grammar import GrammarCache
 from corral.backends.llamacpp.sampling import SamplerChain
+from corral.backends.llamacpp.vision import ImageBlock, Projector, splice
 from corral.backends.llamacpp.vocab import Vocabulary
 from corral.core.engine import GenerateParams, RunnerCapabilities, TokenLogprob, TokenOut
 from corral.core.errors import BadRequest, CorralError
@@ -47,7 +48,14 @@ class LlamaCppRunner:
     backend = "llamacpp"
 
     def __init__(
-        self, native: NativeModel, *, memory_bytes: int, vram_bytes: int, n_threads: int, gpu_layers: int
+        self,
+        native: NativeModel,
+        *,
+        memory_bytes: int,
+        vram_bytes: int,
+        n_threads: int,
+        gpu_layers: int,
+        projector: Projector | None = None,
     ) -> None:
         lib = native.lib
         self._lib = lib
@@ -57,7 +65,8 @@ class LlamaCppRunner:
         self._n_vocab = self._words.n_vocab
         self._piece = self._words.piece
         self._grammars = GrammarCache(lib, self._vocab)
-        self._engine = BatchEngine(native, piece=self._piece, logprobs=self._logprobs)
+        self._projector = projector
+        self._engine = BatchEngine(native, piece=self._piece, logprobs=self._logprobs, projector=projector)
         self.context_length = native.n_ctx_seq
         self.memory_bytes = memory_bytes
         self.vram_bytes = vram_bytes
@@ -66,7 +75,11 @@ class LlamaCppRunner:
         self.gpu_layers = gpu_layers
         """Layers offloaded to an accelerator (0 on a CPU build)."""
         self.capabilities = RunnerCapabilities(
-            sequences=native.n_seq, constrained_output=True, logprobs=True, context_shift=native.can_shift
+            sequences=native.n_seq,
+            constrained_output=True,
+            logprobs=True,
+            context_shift=native.can_shift,
+            images=projector is not None and projector.usable,
         )
 
     # --- vocabulary -----------------------------------------------------------------------------
@@ -104,7 +117,12 @@ class LlamaCppRunner:
         if len(tokens) > self.context_length:
             raise BadRequest(INPUT_TOO_LONG)
         check_token_ids(tokens, self._n_vocab)
-        grammar = self._grammars.for_request(params)
+        tokens, images = self._with_images(tokens, params)
+        try:
+            grammar = self._grammars.for_request(params)
+        except BaseException:
+            _close_all(images.values())
+            raise
         last_n = params.sampling.repeat_last_n
         last_n = self.context_length if last_n < 0 else min(last_n, self.context_length)
         chain = SamplerChain(
@@ -117,14 +135,49 @@ class LlamaCppRunner:
             logit_bias=params.logit_bias,
         )
         seq = BatchSequence(
-            prompt=tokens, params=params, chain=chain, cancel=cancel, reuse_cache=params.sampling.seed < 0
+            prompt=tokens,
+            params=params,
+            chain=chain,
+            cancel=cancel,
+            reuse_cache=params.sampling.seed < 0,
+            images=images,
         )
         try:
             self._engine.submit(seq)
         except BaseException:
             chain.close()
+            _close_all(images.values())
             raise
         return self._drain(seq)
+
+    def _with_images(
+        self, tokens: list[int], params: GenerateParams
+    ) -> tuple[list[int], dict[int, ImageBlock]]:
+        """The prompt's cells with its images encoded in place (a no-op without images)."""
+        if not params.images:
+            return tokens, {}
+        projector = self._projector
+        if projector is None or not projector.usable:
+            raise BadRequest("this model is missing data required for image input")
+        positions = params.image_positions
+        bounds = [0, *positions, len(tokens)]
+        if len(positions) != len(params.images) or bounds != sorted(bounds):
+            raise BadRequest("image positions must be non-decreasing indexes into the prompt")
+        encoded: list[list[int | ImageBlock]] = []
+        try:
+            for number, image in enumerate(params.images):
+                encoded.append(projector.encode(image, number))
+            cells, blocks = splice(tokens, positions, encoded)
+        except BaseException:
+            _close_all(p for pieces in encoded for p in pieces if isinstance(p, ImageBlock))
+            raise
+        if len(cells) > self.context_length:
+            _close_all(blocks.values())
+            raise BadRequest(INPUT_TOO_LONG)
+        if cells[-1] < 0:  # the last cell must be a token, whose logits start the answer
+            _close_all(blocks.values())
+            raise BadRequest("the prompt must not end with an image")
+        return cells, blocks
 
     def _drain(self, seq: BatchSequence) -> Iterator[TokenOut]:
         try:
@@ -210,7 +263,14 @@ class LlamaCppRunner:
         if native is None:
             return
         self._engine.close()
+        if self._projector is not None:
+            self._projector.close()
         native.close()
         self._words.clear()
         gc.collect()
         release_freed_memory()
+
+
+def _close_all(blocks: Iterable[ImageBlock]) -> None:
+    for block in blocks:
+        block.close()

@@ -91,6 +91,7 @@ def show_model(store: Store, local: LocalModel, *, verbose: bool) -> dict[str, A
         display_name=local.name.display_shortest(),
         model_path=str(local.model_path) if local.model_path else "",
         adapters=[str(p) for p in local.adapters],
+        projectors=[str(p) for p in local.projectors],
         # A Jinja chat template stays in the GGUF: re-creating from FROM alone brings it back.
         template=local.template if local.template is not None or kind == "jinja" else "{{ .Prompt }}",
         system=local.system,

@@ -161,6 +161,12 @@ def check_capabilities(runner: Runner, params: GenerateParams) -> None:
         )
     if params.logprobs and not caps.logprobs:
         raise BadRequest(f"the {runner.backend} backend does not report logprobs")
+    if params.images and not caps.images:
+        # Ollama's words when a runner has no vision model loaded.
+        raise BadRequest(
+            "this model is missing data required for image input "
+            f"(the {runner.backend} backend cannot read images)"
+        )
 
 
 def logprob_entry(token: TokenOut) -> LogprobEntry | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from anyio import to_thread
@@ -28,6 +29,7 @@ from corral.core.events import (
     RequestFinished,
     RequestStarted,
 )
+from corral.core.inference.images import tokenize_prompt
 from corral.core.inference.prepare import (
     ModelContext,
     check_capabilities,
@@ -42,10 +44,9 @@ from corral.core.inference.prepare import (
 from corral.core.inference.tokens import stream_tokens
 from corral.core.inference.types import ChatInput, Chunk, GenerateInput, Metrics
 from corral.core.inference.usecase import UseCase, failed_status
-from corral.core.limits import fit_prompt
 from corral.core.options import ResolvedOptions
 from corral.core.scheduler import Lease
-from corral.core.templates import Message, Template, build_chat_prompt, build_generate_prompt
+from corral.core.templates import ChatPrompt, Message, Template, build_chat_prompt, build_generate_prompt
 
 __all__ = ["Inference"]
 
@@ -169,7 +170,9 @@ class Inference(UseCase):
                 )
                 return
             params = await to_thread.run_sync(  # off the event loop, as for chat
-                lambda: self._params(runner, prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp)
+                lambda: self._params(
+                    runner, prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp, inp.images
+                )
             )
             tags = (
                 thinking_tags(request_template or model.template)
@@ -212,7 +215,7 @@ class Inference(UseCase):
             yield Chunk(done=True, done_reason=reason)
             return
 
-        def render(tokenize: Callable[[str], list[int]] | None, num_ctx: int | None) -> str:
+        def render(tokenize: Callable[[str], list[int]] | None, num_ctx: int | None) -> ChatPrompt:
             return build_chat_prompt(
                 template,
                 inp.messages,
@@ -224,10 +227,13 @@ class Inference(UseCase):
                 tokenize=tokenize,
                 truncate=inp.truncate,
                 has_projector=model.local.projector is not None,
-            ).prompt
+            )
 
         if inp.debug_render_only:
-            yield Chunk(done=True, debug_info={"rendered_template": render(None, None), "image_count": 0})
+            shown = render(None, None)
+            yield Chunk(
+                done=True, debug_info={"rendered_template": shown.prompt, "image_count": len(shown.images)}
+            )
             return
         async with self.scheduler.lease(
             model.local, opts.load, opts.load_key(), keep_alive, opts.backend
@@ -235,9 +241,11 @@ class Inference(UseCase):
             runner = lease.runner
 
             def prepare_chat() -> tuple[str, GenerateParams]:
-                prompt = render(runner.tokenize, runner.context_length)
-                params = self._params(runner, prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp)
-                return prompt, params
+                chat = render(runner.tokenize, runner.context_length)
+                params = self._params(
+                    runner, chat.prompt, opts, inp.format, inp.logprobs, inp.top_logprobs, inp, chat.images
+                )
+                return chat.prompt, params
 
             # Off the event loop: rendering and tokenizing a big conversation takes CPU time.
             prompt, params = await to_thread.run_sync(prepare_chat)
@@ -270,13 +278,17 @@ class Inference(UseCase):
         logprobs: bool,
         top_logprobs: int,
         inp: GenerateInput | ChatInput,
+        images: Sequence[bytes] = (),
     ) -> GenerateParams:
         """Tokenize and fit the prompt, and refuse what the runner cannot do, before it runs."""
         n_ctx = runner.context_length
-        tokens, _ = fit_prompt(runner.tokenize(prompt), n_ctx, opts.num_keep, truncate=inp.truncate)
-        params = generate_params(
-            tokens, opts, fmt, logprobs, top_logprobs, inp.logit_bias, n_ctx=n_ctx, shift=inp.shift
+        fitted = tokenize_prompt(
+            runner.tokenize, prompt, images, n_ctx=n_ctx, num_keep=opts.num_keep, truncate=inp.truncate
         )
+        params = generate_params(
+            fitted.tokens, opts, fmt, logprobs, top_logprobs, inp.logit_bias, n_ctx=n_ctx, shift=inp.shift
+        )
+        params = dataclasses.replace(params, images=fitted.images, image_positions=fitted.positions)
         check_capabilities(runner, params)
         return params
 

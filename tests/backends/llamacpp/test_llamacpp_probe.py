@@ -13,11 +13,18 @@ import pytest
 
 from corral.backends.llamacpp import LlamaCppBackend, _lib, known_architectures
 from corral.backends.llamacpp import plugin as llamacpp_plugin
-from corral.core.engine import Backend, HostInfo, ModelSpec
+from corral.core.engine import Backend, GpuInfo, HostInfo, ModelSpec
 from corral.plugins import PROJECT_NAME, hookspecs
 
 CPU_HOST = HostInfo(cpu_count=2, memory_bytes=8 << 30)
-CUDA_HOST = HostInfo(cpu_count=8, memory_bytes=64 << 30, cuda_devices=2, gpu_memory_bytes=48 << 30)
+A10G = GpuInfo(0, "NVIDIA A10G", 23028 << 20, 22500 << 20)
+CUDA_HOST = HostInfo(
+    cpu_count=8,
+    memory_bytes=64 << 30,
+    cuda_devices=2,
+    gpu_memory_bytes=2 * A10G.total_bytes,
+    gpus=(A10G, GpuInfo(1, "NVIDIA A10G", 23028 << 20, 23000 << 20)),
+)
 METAL_HOST = HostInfo(cpu_count=8, memory_bytes=32 << 30, metal=True)
 REPO = Path(__file__).resolve().parents[3]
 
@@ -92,11 +99,15 @@ def test_cpu_build_fit_says_where_and_that_there_is_no_gpu_offload(llama_cpp_ins
 def test_cpu_build_on_a_gpu_host_points_at_the_build(llama_cpp_installed: None) -> None:
     fit = LlamaCppBackend().probe(spec("gemma3"), CUDA_HOST)
     assert fit is not None and fit.score == 50 and not fit.gpu
-    assert "no GPU offload in this build, although the host has 2 CUDA devices" in fit.reason
+    assert (
+        "the host has CUDA: 2 × NVIDIA A10G 22 GiB, but llama.cpp was built without GPU support: "
+        "rebuild llama-cpp-python with CMAKE_ARGS=-DGGML_CUDA=on"
+    ) in fit.reason
 
 
 @pytest.mark.parametrize(
-    ("host", "where"), [(CUDA_HOST, "GPU offload on 2 CUDA devices"), (METAL_HOST, "GPU offload on Metal")]
+    ("host", "where"),
+    [(CUDA_HOST, "GPU offload on CUDA: 2 × NVIDIA A10G 22 GiB"), (METAL_HOST, "GPU offload on Metal")],
 )
 def test_gpu_build_with_an_accelerator_scores_above_cpu(gpu_build: None, host: HostInfo, where: str) -> None:
     fit = LlamaCppBackend().probe(spec("qwen2"), host)
