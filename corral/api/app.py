@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
@@ -37,8 +40,17 @@ __all__ = ["create_app"]
 log = logging.getLogger("corral.api")
 
 
-def create_app(services: Services) -> Litestar:
-    """Build the ASGI app: the Ollama API, the OpenAI API and operational endpoints over ``services``."""
+def create_app(
+    services: Services,
+    *,
+    extra_handlers: Sequence[HTTPRouteHandler] = (),
+    route_requests: Callable[[Any], Any] | None = None,
+) -> Litestar:
+    """Build the ASGI app: the Ollama API, the OpenAI API and operational endpoints over ``services``.
+
+    ``extra_handlers`` join the operational ones and ``route_requests`` wraps the router inside the
+    edge checks (the cluster's ingress adds ``/api/cluster`` and forwards inference by model).
+    """
     cfg = services.config
     ollama = Router(
         path="/",
@@ -52,7 +64,7 @@ def create_app(services: Services) -> Litestar:
     )
     dialects = [*openai_routes.HANDLERS, *responses_routes.HANDLERS, *anthropic_routes.HANDLERS]
     openai = Router(path="/v1", route_handlers=dialects)
-    operations = Router(path="/", route_handlers=[*ops.HANDLERS, *backends_api.HANDLERS])
+    operations = Router(path="/", route_handlers=[*ops.HANDLERS, *backends_api.HANDLERS, *extra_handlers])
     web_page = Router(path="/", route_handlers=ui_routes.HANDLERS)
     traffic = Traffic()
 
@@ -87,6 +99,8 @@ def create_app(services: Services) -> Litestar:
         ),
         request_max_body_size=cfg.max_request_size,
     )
+    if route_requests is not None:
+        app.asgi_handler = route_requests(app.asgi_handler)
     # Host, Origin and API-key refusals happen before routing, so they cover unmatched routes too;
     # the observer goes around the guard so refusals are logged and counted.
     install_guard(

@@ -10,6 +10,7 @@ import corral
 from corral.cli.client import Client, ClientError, client_base_url
 from corral.cli.commands import Command, Context, UsageError
 from corral.cli.commands import backends as backends_cmd
+from corral.cli.commands import cluster as cluster_cmd
 from corral.cli.commands import copy as copy_cmd
 from corral.cli.commands import create as create_cmd
 from corral.cli.commands import delete as delete_cmd
@@ -41,6 +42,7 @@ COMMANDS: tuple[Command, ...] = (
     copy_cmd.COMMAND,
     delete_cmd.COMMAND,
     service_cmd.COMMAND,
+    cluster_cmd.COMMAND,
 )
 
 

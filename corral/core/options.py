@@ -108,6 +108,10 @@ OPTIONS: Mapping[str, OptionSpec] = dict(
         _spec("draft_num_predict", "int", 4, minimum=0),
         # corral's own: which backend runs the model (overrides CORRAL_BACKEND and the probes).
         _spec("backend", "str", None, load_time=True),
+        # corral's own: replica bounds of the model's deployment on a cluster (corral.cluster reads
+        # them from the Modelfile at deploy time; a single server has no replicas to bound).
+        _spec("min_replicas", "int", None, load_time=True, minimum=0, maximum=1024),
+        _spec("max_replicas", "int", None, load_time=True, minimum=1, maximum=1024),
     ]
 )
 """Every option corral accepts, by name, in Ollama's documentation order."""

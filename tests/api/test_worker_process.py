@@ -6,6 +6,7 @@ engine, ``CORRAL_ENGINE=process``), with real llama.cpp workers and real signals
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -116,7 +117,16 @@ def test_requests_queued_on_a_dead_worker_get_the_error(servers: _Servers, tmp_p
 
     thread = threading.Thread(target=second)
     thread.start()
-    _wait(lambda: live.client.get("/api/ps").json()["models"][0]["slots"]["waiting"] == 1)
+
+    def waiting() -> bool:
+        models = live.client.get("/api/ps").json()["models"]
+        queued["ps"] = models
+        return bool(models) and models[0]["slots"]["waiting"] == 1
+
+    try:
+        _wait(waiting, 30)
+    except AssertionError:
+        raise AssertionError(f"the second request never queued: {queued}") from None
     os.kill(_worker(live, "tiny").pid, signal.SIGKILL)
     with pytest.raises(ollama.ResponseError, match="llama runner process has terminated"):
         for _ in stream:
@@ -204,7 +214,8 @@ def test_a_load_that_makes_no_progress_is_killed_after_the_load_timeout(
 def _children() -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found.update(int(p) for p in (task / "children").read_text().split())
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            found.update(int(p) for p in (task / "children").read_text().split())
     return found
 
 
@@ -233,3 +244,19 @@ def test_a_stored_model_that_never_went_through_create_is_validated_at_load(
     assert r.status_code == 400
     assert r.json() == {"error": "invalid model: tokenizer.ggml.eos_token_id 99999 is not a token id"}
     assert _running(tiny) == []
+
+
+def test_kill_9_mid_stream_on_v1_ends_with_an_openai_error(tiny: LiveServer) -> None:
+    sdk = openai.OpenAI(base_url=f"{tiny.base_url}/v1", api_key="unused", max_retries=0)
+    stream = sdk.chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": "hello"}], max_tokens=100_000, stream=True
+    )
+    next(iter(stream))
+    os.kill(_worker(tiny, "tiny").pid, signal.SIGKILL)
+    with pytest.raises(openai.APIError, match="llama runner process has terminated: signal: killed"):
+        for _ in stream:
+            pass
+    again = sdk.chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": "hi"}], max_tokens=2
+    )
+    assert again.usage is not None and again.usage.completion_tokens == 2

@@ -49,6 +49,21 @@ def _images(values: Any) -> list[bytes]:
     return out
 
 
+def _shared(req: GenerateRequest | ChatRequest) -> dict[str, Any]:
+    """The fields ``/api/generate`` and ``/api/chat`` have in common, translated alike."""
+    return {
+        "format": req.format,
+        "options": req.options,
+        "keep_alive_ns": _keep_alive(req.keep_alive),
+        "think": _think(req.think),
+        "logprobs": req.logprobs,
+        "top_logprobs": req.top_logprobs,
+        "truncate": req.truncate is not False,
+        "shift": req.shift is not False,
+        "debug_render_only": req.debug_render_only,
+    }
+
+
 def generate_input(req: GenerateRequest) -> GenerateInput:
     """Translate a decoded ``/api/generate`` body."""
     return GenerateInput(
@@ -60,15 +75,7 @@ def generate_input(req: GenerateRequest) -> GenerateInput:
         context=req.context,
         raw=req.raw,
         images=_images(req.images),
-        format=req.format,
-        options=req.options,
-        keep_alive_ns=_keep_alive(req.keep_alive),
-        think=_think(req.think),
-        logprobs=req.logprobs,
-        top_logprobs=req.top_logprobs,
-        truncate=req.truncate is not False,
-        shift=req.shift is not False,
-        debug_render_only=req.debug_render_only,
+        **_shared(req),
     )
 
 
@@ -98,15 +105,7 @@ def chat_input(req: ChatRequest) -> ChatInput:
         model=req.model,
         messages=[_message(m) for m in req.messages or []],
         tools=tools,
-        format=req.format,
-        options=req.options,
-        keep_alive_ns=_keep_alive(req.keep_alive),
-        think=_think(req.think),
-        logprobs=req.logprobs,
-        top_logprobs=req.top_logprobs,
-        truncate=req.truncate is not False,
-        shift=req.shift is not False,
-        debug_render_only=req.debug_render_only,
+        **_shared(req),
     )
 
 
