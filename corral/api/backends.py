@@ -5,7 +5,9 @@ The answer::
     {"host": {"cpu_count": 2, "memory_bytes": ..., "cuda_devices": 0, "metal": false},
      "override": "cpu-ref" | null,          # CORRAL_BACKEND, when set
      "backends": [{"name": "llamacpp", "available": true, "version": "0.3.16",
-                   "accelerator": "cpu", "reason": "llama.cpp on CPU (AVX2 build; ...)"}, ...]}
+                   "accelerator": "cpu", "reason": "llama.cpp on CPU (AVX2 build; ...)"}, ...],
+     "disabled_plugins": ["onnx"],          # CORRAL_DISABLED_PLUGINS, as far as installed
+     "failed_plugins": [{"name": "broken", "reason": "corral-broken: ImportError: ..."}]}
 
 Backends are listed in the order probes break ties (built-ins first, then plugins). ``corral
 backends`` prints the same data as a table.
@@ -22,7 +24,7 @@ from litestar.handlers import HTTPRouteHandler
 from corral.core.backend_choice import backend_status
 from corral.core.services import Services
 
-__all__ = ["HANDLERS", "BackendEntry", "BackendsReply", "HostEntry", "describe_backends"]
+__all__ = ["HANDLERS", "BackendEntry", "BackendsReply", "FailedPlugin", "HostEntry", "describe_backends"]
 
 
 class BackendEntry(msgspec.Struct):
@@ -44,12 +46,21 @@ class HostEntry(msgspec.Struct):
     metal: bool
 
 
+class FailedPlugin(msgspec.Struct):
+    """A plugin that could not be loaded (it raised on import, or implements an unknown hook)."""
+
+    name: str
+    reason: str
+
+
 class BackendsReply(msgspec.Struct):
     """``GET /api/backends``."""
 
     host: HostEntry
     override: str | None
     backends: list[BackendEntry]
+    disabled_plugins: list[str]
+    failed_plugins: list[FailedPlugin]
 
 
 def describe_backends(services: Services) -> BackendsReply:
@@ -64,6 +75,8 @@ def describe_backends(services: Services) -> BackendsReply:
         host=HostEntry(host.cpu_count, host.memory_bytes, host.cuda_devices, host.metal),
         override=services.config.backend or None,
         backends=rows,
+        disabled_plugins=services.plugins.disabled,
+        failed_plugins=[FailedPlugin(s.name, s.reason) for s in services.plugins.skipped if not s.disabled],
     )
 
 

@@ -35,9 +35,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from corral.core.engine import Backend, BackendStatus, Fit, HostInfo, ModelSpec
+from corral.core.engine import Backend, BackendStatus, Fit, HostInfo, ModelSpec, formats_of
 from corral.core.errors import CorralError
-from corral.core.gguf import GGUFInfo, read_gguf
+from corral.core.gguf import GGUFInfo, read_model_file
 from corral.core.gguf.validate import validate_model
 from corral.core.store import LocalModel
 
@@ -49,6 +49,7 @@ __all__ = [
     "explain_choice",
     "model_spec",
     "probe_metadata",
+    "spec_from_file",
 ]
 
 log = logging.getLogger("corral.scheduler")
@@ -110,29 +111,53 @@ def probe_metadata(info: GGUFInfo) -> dict[str, Any]:
 
 
 def model_spec(local: LocalModel, *, validate: bool = False) -> ModelSpec:
-    """Describe a stored model for probes (GGUF metadata without the large arrays).
+    """Describe a stored model for probes (GGUF metadata without the large arrays; a legacy GGML
+    file's header translated to GGUF keys, with ``format`` naming its container).
 
     ``validate`` also checks that it is a servable model (:func:`validate_model`), as a load does:
     a store written by another program, or a pull, never went through ``/api/create``'s checks.
     """
     if local.model_path is None:
         raise CorralError(f"model '{local.name.display_shortest()}' has no model weights", 500)
-    info = read_gguf(Path(local.model_path), keep_arrays=False)
-    if validate:
-        validate_model(info)
     digest = next(
         (layer.digest for layer in local.manifest.layers if layer.media_type.endswith(".model")), ""
     )
-    return ModelSpec(
+    return spec_from_file(
+        Path(local.model_path),
         name=local.name.display_full(),
-        model_path=Path(local.model_path),
+        digest=digest,
+        adapters=tuple(Path(p) for p in local.adapters),
+        projector=Path(local.projector) if local.projector is not None else None,
+        parameters=dict(local.params),
+        validate=validate,
+    )
+
+
+def spec_from_file(
+    path: Path,
+    *,
+    name: str,
+    digest: str = "",
+    adapters: tuple[Path, ...] = (),
+    projector: Path | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    validate: bool = False,
+) -> ModelSpec:
+    """Describe the model file at ``path`` (GGUF or legacy GGML) as probes and loads see it."""
+    info = read_model_file(path, keep_arrays=False)
+    if validate:
+        validate_model(info)
+    return ModelSpec(
+        name=name,
+        model_path=path,
         digest=digest,
         architecture=info.architecture,
         metadata=probe_metadata(info),
         tensor_types=info.tensor_type_names,
-        adapters=tuple(Path(p) for p in local.adapters),
-        projector=Path(local.projector) if local.projector is not None else None,
-        parameters=dict(local.params),
+        adapters=adapters,
+        projector=projector,
+        parameters=dict(parameters or {}),
+        format=info.container,
     )
 
 
@@ -149,7 +174,7 @@ def choose_backend(
         raise CorralError("no inference backend is installed: pip install 'corral[llamacpp]'", 500)
     if override:
         backend = check_override(override, backends, host)
-        fit = backend.probe(spec, host)
+        fit = backend.probe(spec, host) if spec.format in formats_of(backend) else None
         if fit is None:
             raise CorralError(f'backend "{override}" cannot run model {spec.name} ({spec.architecture})', 400)
         return Choice(backend, fit, f"{fit.reason} (chosen by override)")
@@ -159,6 +184,9 @@ def choose_backend(
         status = backend_status(backend, host)
         if not status.available:
             refusals.append(f"{backend.name} (unavailable: {status.reason})")
+            continue
+        if spec.format not in formats_of(backend):
+            refusals.append(f"{backend.name} (does not read {spec.format} files)")
             continue
         try:
             fit = backend.probe(spec, host)
@@ -171,7 +199,8 @@ def choose_backend(
             fits.append((fit.score, -order, backend, fit))
     if not fits:
         raise CorralError(
-            f"no installed backend can run model {spec.name} (architecture {spec.architecture}; "
+            f"no installed backend can run model {spec.name} "
+            f"({spec.format}, architecture {spec.architecture}; "
             f"tried {'; '.join(refusals)})",
             500,
         )

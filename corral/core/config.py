@@ -75,6 +75,8 @@ class Config:
     """System memory loaded models may use together; 0: 90% of RAM (and what is available)."""
     gpu_overhead: int = 0
     """Memory left free on each GPU."""
+    disabled_plugins: tuple[str, ...] = ()
+    """Plugins left out of the plugin manager (``DISABLED_PLUGINS``)."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """For each setting, which variable it came from (or ``"default"``)."""
 
@@ -132,6 +134,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         engine=values["ENGINE"],
         max_memory=values["MAX_MEMORY"],
         gpu_overhead=values["GPU_OVERHEAD"],
+        disabled_plugins=values["DISABLED_PLUGINS"],
         sources=sources,
     )
     if overrides:

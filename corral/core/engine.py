@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "DEFAULT_FORMATS",
     "Backend",
     "BackendStatus",
     "Fit",
@@ -32,6 +33,7 @@ __all__ = [
     "TokenLogprob",
     "TokenOut",
     "capabilities_of",
+    "formats_of",
 ]
 
 
@@ -96,7 +98,7 @@ class ModelSpec:
     name: str
     """Fully qualified name, e.g. ``registry.ollama.ai/library/gemma3:270m``."""
     model_path: Path
-    """The GGUF blob (``blobs/sha256-...``)."""
+    """The weights blob (``blobs/sha256-...``): a GGUF file unless :attr:`format` says otherwise."""
     digest: str
     """``sha256:<hex>`` of the model blob."""
     architecture: str
@@ -109,6 +111,9 @@ class ModelSpec:
     projector: Path | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     """The model's stored parameters (its params layer), including a ``backend`` override."""
+    format: str = "gguf"
+    """The weights' container: ``gguf``, or a legacy GGML one (``ggml``, ``ggmf``, ``ggjt``) whose
+    header the core described with GGUF keys. Only backends listing it in ``formats`` see it."""
 
 
 @dataclass(frozen=True)
@@ -310,6 +315,13 @@ class Backend(Protocol):
     None when unknown. ``/api/ps`` shows it for models being loaded (the onnx backend reports its
     GGUF → ONNX conversion). Called from the event loop while the load runs: must be cheap and
     thread-safe.
+
+    ::
+
+        formats: tuple[str, ...]
+
+    The weight containers the backend reads (:attr:`ModelSpec.format`); without it, ``("gguf",)``.
+    A model in another container is never probed by it.
     """
 
     name: str
@@ -323,6 +335,18 @@ class Backend(Protocol):
     def load(self, model: ModelSpec, params: LoadParams) -> Runner:
         """Load ``model`` and return a ready Runner. Raise :class:`corral.core.errors.CorralError`
         with a clear message when the model cannot be loaded."""
+
+
+DEFAULT_FORMATS: tuple[str, ...] = ("gguf",)
+"""The containers a backend without a ``formats`` attribute reads."""
+
+
+def formats_of(backend: Backend) -> tuple[str, ...]:
+    """The weight containers ``backend`` declares (``formats``), else :data:`DEFAULT_FORMATS`."""
+    declared = getattr(backend, "formats", None)
+    if isinstance(declared, tuple | list | frozenset | set) and all(isinstance(f, str) for f in declared):
+        return tuple(declared)
+    return DEFAULT_FORMATS
 
 
 def capabilities_of(runner: Runner) -> RunnerCapabilities:

@@ -106,5 +106,5 @@ class Services:
 def build_services(config: Config, *, plugins: Plugins | None = None) -> Services:
     """Create the services for ``config``; plugins default to built-ins plus installed entry points."""
     if plugins is None:
-        plugins = build_plugins()
+        plugins = build_plugins(disabled=config.disabled_plugins)
     return Services(config=config, store=Store(config.models), plugins=plugins)

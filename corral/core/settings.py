@@ -301,6 +301,14 @@ SETTINGS: tuple[Setting, ...] = (
         ollama=False,
     ),
     Setting(
+        "DISABLED_PLUGINS",
+        "",
+        "Plugins not to load, comma-separated names as corral backends lists them (llamacpp, onnx, "
+        "cpu-ref, packages, registry, metrics, or an entry point's name)",
+        _parse_origins,
+        ollama=False,
+    ),
+    Setting(
         "API_KEYS",
         "",
         "API keys the server accepts, comma-separated key[:role] (role inference (default) or admin)",

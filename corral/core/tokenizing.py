@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from anyio import to_thread
 
-from corral.core.errors import BadRequest
+from corral.core.errors import BadRequest, GGUFError
 from corral.core.inference import ChatInput
 from corral.core.inference.prepare import ModelContext, lookup
 from corral.core.inference.usecase import UseCase
@@ -42,6 +42,8 @@ def _tokenizer(path: str) -> GGUFTokenizer | UnsupportedTokenizer:
         return GGUFTokenizer.from_gguf(path)
     except UnsupportedTokenizer as exc:
         return exc
+    except GGUFError as exc:  # a legacy GGML file: its runner tokenizes it
+        return UnsupportedTokenizer(f"not a GGUF file ({exc})")
 
 
 class Tokenizing(UseCase):

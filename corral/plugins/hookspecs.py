@@ -6,21 +6,24 @@ named after the hooks below. Ship it in a distribution with an entry point in th
     [project.entry-points.corral]
     my_backend = "my_package.plugin"
 
-corral finds it at startup with ``load_setuptools_entrypoints("corral")``. The built-in backends and
+corral finds it at startup through that entry-point group. The built-in backends and
 model sources are registered through the same group and the same hooks, so anything they do a
 third-party plugin can do too.
 
 Hooks take their arguments by keyword; a hook implementation may accept only the arguments it
 needs, so new arguments can be added later without breaking existing plugins.
 
-**The backend contract**, in one view (the types live in :mod:`corral.core.engine`, which core
-and plugins both import; nothing else is needed to write an engine):
+**The contract** is this module plus the types :mod:`corral.plugins` re-exports (defined in
+:mod:`corral.core.engine`, :mod:`corral.core.sources` and :mod:`corral.core.events`); an author
+imports everything from ``corral.plugins``. In one view:
 
 * ``Backend`` — ``name``; ``probe(model: ModelSpec, host: HostInfo) -> Fit | None`` (cheap, never
   raises); ``load(model, params: LoadParams) -> Runner`` (raises ``CorralError`` with a clear
   message). Optional: ``status(host) -> BackendStatus`` (available here? version, accelerator;
   an unavailable backend is never probed and is listed with its reason by ``corral backends``),
-  ``load_progress(model) -> float | None``.
+  ``load_progress(model) -> float | None``, ``formats`` (the weight containers it reads,
+  ``("gguf",)`` when absent; ``ModelSpec.format`` names a model's, e.g. ``ggjt`` for a legacy
+  GGML file).
 * ``Runner`` — ``backend``, ``context_length`` (one sequence's), ``memory_bytes``, ``vram_bytes``;
   ``tokenize``, ``detokenize``, ``generate(params: GenerateParams, cancel) -> Iterator[TokenOut]``,
   ``embed``, ``close``. Optional: ``capabilities: RunnerCapabilities`` (sequences served at once,
@@ -30,9 +33,16 @@ and plugins both import; nothing else is needed to write an engine):
   (:mod:`corral.core.limits`): a runner only stops at an end-of-generation token, ``cancel``,
   ``close`` and a full context (or shifts it, if it declares ``context_shift``). A runner that
   serves one sequence and declares nothing is valid: that is the simple path.
+* ``ModelSource`` — ``name``, ``priority``, ``provides(name)``, ``pull(name, store, context:
+  PullContext)``; the context carries the progress callback, the event sink (``emit``), the
+  client's ``insecure`` flag and credentials, the same for every source.
+* Events are the dataclasses of :mod:`corral.core.events` (``Event`` is their union).
 
-Model sources implement :class:`corral.core.sources.ModelSource`; events are the dataclasses of
-:mod:`corral.core.events`.
+Hook calls go through pluggy's caller: implementations run last-registered first, ``tryfirst`` and
+``trylast`` reorder them and ``wrapper=True`` implementations wrap them, as pluggy documents. A
+backend name belongs to the plugin registered first (built-ins, then entry points), whatever the
+call order. ``CORRAL_DISABLED_PLUGINS`` leaves plugins out by name; a plugin that fails to import
+is reported by ``corral backends`` and skipped. The author guide is ``docs/plugins.md``.
 
 Hooks are grouped by phase:
 
@@ -48,10 +58,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
-from corral.core.engine import Backend
-from corral.core.events import Event
-from corral.core.sources import ModelSource
-from corral.plugins import hookspec
+from corral.plugins import Backend, Event, ModelSource, hookspec
 
 __all__ = [
     "corral_on_event",
@@ -87,7 +94,8 @@ def corral_register_backends(register: Callable[[Backend], None]) -> None:
 def corral_register_model_sources(register: Callable[[ModelSource], None]) -> None:
     """Contribute model sources: places ``pull`` looks for models that are not in the store.
 
-    :param register: call it once per :class:`~corral.core.sources.ModelSource`.
+    :param register: call it once per :class:`~corral.core.sources.ModelSource`. Its ``pull``
+        receives a :class:`~corral.core.sources.PullContext` (progress, events, credentials).
 
     Called once at startup. Sources are consulted by descending ``priority``; the built-in source
     of models shipped in Python packages has priority 100, the OCI registry source 0.

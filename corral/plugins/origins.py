@@ -16,21 +16,18 @@ import pluggy
 from corral.core.engine import Backend
 from corral.core.errors import CorralError
 from corral.plugins import PROJECT_NAME, hookspecs
+from corral.plugins.manager import offered_backends
 
 __all__ = ["backend_origins", "load_backend"]
 
 
 def backend_origins(pm: pluggy.PluginManager) -> dict[str, str | None]:
     """Backend name -> the importable module of the plugin that registered it first (None when the
-    plugin is an object rather than a module). Registration order, first name wins, as the manager."""
+    plugin is an object rather than a module). Registration order, first name wins, as the manager
+    (the hook is called through pluggy, as the manager calls it)."""
     origins: dict[str, str | None] = {}
-    for impl in pm.hook.corral_register_backends.get_hookimpls():
-        plugin = impl.plugin
-        module = plugin.__name__ if isinstance(plugin, ModuleType) else None
-        found: list[Backend] = []
-        impl.function(**{name: found.append for name in impl.argnames})
-        for backend in found:
-            origins.setdefault(backend.name, module)
+    for backend, plugin in offered_backends(pm):
+        origins.setdefault(backend.name, plugin.__name__ if isinstance(plugin, ModuleType) else None)
     return origins
 
 

@@ -20,7 +20,7 @@ from corral.core.convert import convert_into_store
 from corral.core.errors import CorralError
 from corral.core.gguf import read_gguf
 from corral.core.names import DEFAULT_HOST, DEFAULT_NAMESPACE, ModelName
-from corral.core.sources import Progress, ProgressCallback
+from corral.core.sources import Progress, ProgressCallback, PullContext
 from corral.core.store import Store
 from corral.core.store.manifest import Layer, Manifest, encode_config
 from corral.core.store.media import MEDIA_CONFIG, MEDIA_LICENSE, MEDIA_MODEL, MEDIA_PARAMS, MEDIA_TEMPLATE
@@ -119,10 +119,9 @@ class PackageSource:
         """True when ``name`` is a packaged model whose package is installed."""
         return self._entry(name) is not None
 
-    def pull(
-        self, name: ModelName, store: Store, progress: ProgressCallback, *, insecure: bool = False
-    ) -> None:
+    def pull(self, name: ModelName, store: Store, context: PullContext) -> None:
         """Copy the packaged GGUF into the store, add template/params/license layers, write the manifest."""
+        progress = context.progress
         entry = self._entry(name)
         if entry is None:
             raise CorralError("pull model manifest: file does not exist", 500)

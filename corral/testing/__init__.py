@@ -1,5 +1,6 @@
-"""Test kit for corral and plugin authors: tiny GGUF models, a catalogue of broken GGUF files, and
-helper processes (free ports, waiting until a server answers)."""
+"""Test kit for corral and plugin authors: tiny GGUF models (and legacy GGML ones), a catalogue of
+broken GGUF files, model descriptions for probes and loads, and helper processes (free ports,
+waiting until a server answers)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ from corral.testing.malformed import (
     minimal_gguf_bytes,
 )
 from corral.testing.processes import free_port, stop_process, wait_for_http
+from corral.testing.specs import model_spec_for
+from corral.testing.tiny_ggml import (
+    ggml_from_gguf,
+    tiny_ggml_gguf_twin,
+    write_tiny_ggml,
+    write_tiny_ggml_gpt2,
+)
 from corral.testing.tiny_gguf import WeightType, write_tiny_gguf
 from corral.testing.vocab import (
     BOS_ID,
@@ -44,11 +52,16 @@ __all__ = [
     "encode_string",
     "encode_value",
     "free_port",
+    "ggml_from_gguf",
     "invalid_model_cases",
     "malformed_cases",
     "minimal_builder",
     "minimal_gguf_bytes",
+    "model_spec_for",
     "stop_process",
+    "tiny_ggml_gguf_twin",
     "wait_for_http",
+    "write_tiny_ggml",
+    "write_tiny_ggml_gpt2",
     "write_tiny_gguf",
 ]

@@ -13,8 +13,8 @@ __all__ = ["COMMAND", "format_backends"]
 
 
 def format_backends(body: Mapping[str, Any]) -> str:
-    """The ``NAME AVAILABLE VERSION ACCELERATOR REASON`` table of a ``/api/backends`` answer, and the
-    override line when ``CORRAL_BACKEND`` is set."""
+    """The ``NAME AVAILABLE VERSION ACCELERATOR REASON`` table of a ``/api/backends`` answer, then
+    the disabled plugins, the plugins that failed to load and the ``CORRAL_BACKEND`` override."""
     rows = [
         [
             str(b.get("name", "")),
@@ -26,10 +26,16 @@ def format_backends(body: Mapping[str, Any]) -> str:
         for b in body.get("backends") or []
     ]
     table = render_table(["NAME", "AVAILABLE", "VERSION", "ACCELERATOR", "REASON"], rows)
+    notes: list[str] = []
+    disabled = body.get("disabled_plugins") or []
+    if disabled:
+        notes.append(f"disabled plugins (CORRAL_DISABLED_PLUGINS): {', '.join(map(str, disabled))}")
+    for failed in body.get("failed_plugins") or []:
+        notes.append(f"plugin {failed.get('name', '?')} failed to load: {failed.get('reason', '')}")
     override = body.get("override")
     if override:
-        table += f"\n\nCORRAL_BACKEND={override}: every model runs on it"
-    return table
+        notes.append(f"CORRAL_BACKEND={override}: every model runs on it")
+    return table + ("\n\n" + "\n".join(notes) if notes else "")
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

@@ -21,8 +21,8 @@ from corral.core.errors import BadRequest, CorralError, InvalidModelName, ModelN
 from corral.core.events import Event
 from corral.core.names import ModelName, parse_name, validate_name
 from corral.core.quantize import find_quantizer, parse_quantize_type
-from corral.core.registry import Credentials, RegistryOptions, RegistrySource, push_model
-from corral.core.sources import ModelSource, Progress, ProgressCallback
+from corral.core.registry import Credentials, RegistryOptions, push_model
+from corral.core.sources import ModelSource, Progress, ProgressCallback, PullContext
 from corral.core.store import LocalModel, Store
 from corral.core.transfers import TransferSlots
 
@@ -169,22 +169,18 @@ class Catalog:
         credentials: Credentials | None = None,
     ) -> None:
         """Ask the model sources, highest priority first, to put ``name`` into the store."""
+        context = PullContext(
+            progress,
+            emit=self.emit,
+            insecure=insecure,
+            credentials=credentials,
+            prune=not self.noprune,
+            stall_timeout_s=self.stall_timeout_s,
+        )
         for source in self.sources:
             if source.provides(name):
                 log.info("pulling %s from source %s", name.display_shortest(), source.name)
-                if isinstance(source, RegistrySource):
-                    source.pull(
-                        name,
-                        self.store,
-                        progress,
-                        insecure=insecure,
-                        emit=self.emit,
-                        prune=not self.noprune,
-                        credentials=credentials,
-                        stall_timeout_s=self.stall_timeout_s,
-                    )
-                else:
-                    source.pull(name, self.store, progress, insecure=insecure)
+                source.pull(name, self.store, context)
                 return
         # No source knows the name: answer like a registry that has no such manifest.
         progress(Progress("pulling manifest"))

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from corral.core.errors import CorralError
-from corral.core.gguf import read_gguf
+from corral.core.gguf import read_model_file
 from corral.core.store import LocalModel
 from corral.core.templates import Template
 from corral.core.templates.jinja_template import ChatTemplate, JinjaTemplate
@@ -28,8 +28,8 @@ def parse_go_template(text: str) -> Template:
 def _gguf_jinja(path: str) -> JinjaTemplate | None:
     # Blobs are content-addressed and never rewritten, so the path identifies the content. The token
     # list is read once here for the BOS/EOS texts; only the small JinjaTemplate is kept.
-    info = read_gguf(Path(path), keep_arrays=True)
-    source = info.chat_template
+    info = read_model_file(Path(path), keep_arrays=True)
+    source = info.chat_template  # never set for a legacy GGML file
     if not source:
         return None
     try:

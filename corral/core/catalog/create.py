@@ -13,7 +13,7 @@ from corral.core.catalog.quantize_step import quantize_model_layer
 from corral.core.convert import convert_into_store, is_hf_model_dir
 from corral.core.digest import parse_digest, sha256_digest
 from corral.core.errors import BadRequest, ModelNotFound
-from corral.core.gguf import GGUFInfo, read_gguf, validate_model
+from corral.core.gguf import GGUFInfo, is_legacy_ggml, read_gguf, read_model_file, validate_model
 from corral.core.names import ModelName, parse_name
 from corral.core.quantize import find_quantizer
 from corral.core.sources import Progress, ProgressCallback
@@ -63,7 +63,7 @@ def model_config(info: GGUFInfo | None) -> ModelConfig:
         return ModelConfig()
     arch = info.architecture
     cfg = ModelConfig(
-        model_format="gguf",
+        model_format=info.container,
         model_family=arch,
         model_families=[arch],
         model_type=info.parameter_size,
@@ -98,12 +98,15 @@ def _from_base(
     draft.messages = [dict(m) for m in local.messages]
     draft.license = list(local.license)
     if local.model_path is not None:
-        draft.info = read_gguf(local.model_path, keep_arrays=False)
+        draft.info = read_model_file(local.model_path, keep_arrays=False)
 
 
 def _from_files(store: Store, spec: CreateSpec, draft: _Draft, progress: ProgressCallback) -> None:
-    ggufs = sorted(name for name in spec.files if name.endswith(".gguf"))
-    others = [name for name in spec.files if not name.endswith(".gguf")]
+    # A legacy GGML file (legacy.bin) is a model file whatever its name: its magic says so.
+    ggufs = sorted(
+        name for name in spec.files if name.endswith(".gguf") or _is_legacy(store, spec.files[name])
+    )
+    others = [name for name in spec.files if name not in ggufs]
     if others and not ggufs:
         if not is_hf_model_dir(others):
             raise BadRequest(
@@ -119,7 +122,7 @@ def _from_files(store: Store, spec: CreateSpec, draft: _Draft, progress: Progres
         if not store.has_blob(digest):
             raise BadRequest(f'blob "{spec.files[name]}" not found; upload it with POST /api/blobs first')
         path = store.blob_path(digest)
-        info = read_gguf(path, keep_arrays=False)
+        info = read_model_file(path, keep_arrays=False)
         media = MEDIA_PROJECTOR if info.architecture == "clip" else MEDIA_MODEL
         if media == MEDIA_MODEL:
             validate_model(info)
@@ -129,6 +132,15 @@ def _from_files(store: Store, spec: CreateSpec, draft: _Draft, progress: Progres
         draft.weights.append(Layer(media, digest, path.stat().st_size))
     if model_path is not None and draft.template is None and spec.template is None:
         _autodetect_template(model_path, draft, progress)
+
+
+def _is_legacy(store: Store, raw_digest: str) -> bool:
+    """Whether an uploaded blob starts with a legacy GGML magic (see :mod:`corral.core.gguf.legacy`)."""
+    digest = parse_digest(raw_digest)
+    if not store.has_blob(digest):
+        return False
+    with open(store.blob_path(digest), "rb") as f:
+        return is_legacy_ggml(f.read(4))
 
 
 def _convert(store: Store, spec: CreateSpec, draft: _Draft, progress: ProgressCallback) -> None:
@@ -166,7 +178,11 @@ def _autodetect_template(model_path: Path, draft: _Draft, progress: ProgressCall
 def _quantize(catalog: Catalog, quantize: str, draft: _Draft, progress: ProgressCallback) -> None:
     at = next(i for i, w in enumerate(draft.weights) if w.media_type == MEDIA_MODEL)
     layer = draft.weights[at]
-    info = draft.info or read_gguf(catalog.store.blob_path(layer.digest), keep_arrays=False)
+    info = draft.info or read_model_file(catalog.store.blob_path(layer.digest), keep_arrays=False)
+    if info.container != "gguf":
+        raise BadRequest(
+            f"quantize: {info.container} files cannot be quantized; convert the model to GGUF first"
+        )
     quantizer = find_quantizer(catalog.quantizers)
     new, draft.info = quantize_model_layer(catalog.store, quantizer, layer, info, quantize, progress)
     draft.weights[at] = new

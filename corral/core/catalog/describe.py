@@ -7,7 +7,7 @@ from typing import Any
 
 from corral.core.catalog.chat_template import load_template
 from corral.core.errors import CorralError
-from corral.core.gguf import GGUFInfo, model_info, read_gguf, tensors_for_show
+from corral.core.gguf import GGUFInfo, model_info, read_model_file, tensors_for_show
 from corral.core.modelfile_show import render_show_modelfile
 from corral.core.options import format_parameters_for_show
 from corral.core.store import LocalModel, ModelListing, Store
@@ -80,7 +80,7 @@ def capabilities(info: GGUFInfo | None, template: ChatTemplate | None, has_proje
 
 def show_model(store: Store, local: LocalModel, *, verbose: bool) -> dict[str, Any]:
     """The full ``/api/show`` object."""
-    info = read_gguf(local.model_path, keep_arrays=verbose) if local.model_path is not None else None
+    info = read_model_file(local.model_path, keep_arrays=verbose) if local.model_path is not None else None
     template = load_template(local)
     kind = template_kind(template)
     parent = next((layer.from_ for layer in local.manifest.layers if layer.from_), "")

@@ -17,6 +17,7 @@ from corral.core.gguf._parse import (
     parse_gguf,
 )
 from corral.core.gguf.info import GGUFInfo, SkippedArray, TensorInfo
+from corral.core.gguf.legacy import is_legacy_ggml, parse_legacy
 from corral.core.gguf.names import FILE_TYPE_NAMES, file_type_name, human_number
 from corral.core.gguf.show import HIDDEN_KEYS, details, model_info, tensors_for_show
 from corral.core.gguf.validate import validate_model
@@ -35,9 +36,11 @@ __all__ = [
     "details",
     "file_type_name",
     "human_number",
+    "is_legacy_ggml",
     "model_info",
     "parse_gguf",
     "read_gguf",
+    "read_model_file",
     "tensors_for_show",
     "validate_model",
 ]
@@ -53,5 +56,22 @@ def read_gguf(path: Path, *, keep_arrays: bool = True) -> GGUFInfo:
     """
     with open(path, "rb") as f:
         size = f.seek(0, 2)
+        f.seek(0)
+        return parse_gguf(f, size, keep_arrays=keep_arrays)
+
+
+def read_model_file(path: Path, *, keep_arrays: bool = True) -> GGUFInfo:
+    """Read the header of a model file: GGUF, or a legacy llama GGML file (``ggml``/``ggmf``/``ggjt``,
+    see :mod:`corral.core.gguf.legacy`) described with GGUF keys and :attr:`GGUFInfo.container` set.
+
+    Only backends that declare the container in ``Backend.formats`` are offered a legacy file.
+    Raises like :func:`read_gguf`.
+    """
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(0)
+        if is_legacy_ggml(f.read(4)):
+            f.seek(0)
+            return parse_legacy(f, size, keep_arrays=keep_arrays)
         f.seek(0)
         return parse_gguf(f, size, keep_arrays=keep_arrays)

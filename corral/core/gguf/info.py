@@ -62,6 +62,9 @@ class GGUFInfo:
     data_offset: int
     """File offset where tensor data starts."""
     file_size: int
+    container: str = "gguf"
+    """The file format: ``gguf``, or a legacy GGML container (``ggml``, ``ggmf``, ``ggjt``) whose
+    header :mod:`corral.core.gguf.legacy` translated into GGUF-style keys."""
 
     # ---- typed access -------------------------------------------------------------------
 

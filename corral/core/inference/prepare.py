@@ -10,7 +10,7 @@ from typing import Any
 from corral.core.catalog.describe import capabilities, load_template
 from corral.core.engine import GenerateParams, Runner, TokenOut, capabilities_of
 from corral.core.errors import BadRequest, ModelNotFound
-from corral.core.gguf import GGUFInfo, read_gguf
+from corral.core.gguf import GGUFInfo, read_model_file
 from corral.core.inference.types import LogprobEntry
 from corral.core.limits import token_limit
 from corral.core.names import parse_name
@@ -42,7 +42,7 @@ def _gguf_info(path: Path) -> GGUFInfo:
 @functools.lru_cache(maxsize=32)
 def _cached_gguf_info(path: str) -> GGUFInfo:
     # Blobs are content-addressed and never rewritten, so the path identifies the content.
-    return read_gguf(Path(path), keep_arrays=False)
+    return read_model_file(Path(path), keep_arrays=False)
 
 
 class ModelContext:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
-from corral.core.events import Event
 from corral.core.names import ModelName
-from corral.core.registry.auth import Credentials
 from corral.core.registry.client import RegistryOptions
-from corral.core.registry.progress import ignore_event
 from corral.core.registry.pull import pull_model
-from corral.core.sources import ProgressCallback
+from corral.core.sources import PullContext
 from corral.core.store import Store
 
 __all__ = ["RegistrySource"]
@@ -34,23 +30,12 @@ class RegistrySource:
         """Every valid name may exist on its registry; asking is the only way to know."""
         return name.is_valid()
 
-    def pull(
-        self,
-        name: ModelName,
-        store: Store,
-        progress: ProgressCallback,
-        *,
-        insecure: bool = False,
-        emit: Callable[[Event], None] = ignore_event,
-        prune: bool = True,
-        credentials: Credentials | None = None,
-        stall_timeout_s: float | None = None,
-    ) -> None:
+    def pull(self, name: ModelName, store: Store, context: PullContext) -> None:
         """Pull ``name`` from its registry into ``store`` (see :func:`~corral.core.registry.pull_model`)."""
         options = dataclasses.replace(
             self.options,
-            insecure=insecure or self.options.insecure,
-            credentials=credentials or self.options.credentials,
-            stall_timeout=stall_timeout_s or self.options.stall_timeout,
+            insecure=context.insecure or self.options.insecure,
+            credentials=context.credentials or self.options.credentials,
+            stall_timeout=context.stall_timeout_s or self.options.stall_timeout,
         )
-        pull_model(name, store, progress, options=options, emit=emit, prune=prune)
+        pull_model(name, store, context.progress, options=options, emit=context.emit, prune=context.prune)

@@ -94,6 +94,12 @@ class GGUFTokenizer:
         """``tokenizer.ggml.model``: ``llama``, ``gpt2`` or ``bert``."""
         return self._vocab.model
 
+    def partition(self, text: str, *, parse_special: bool = True) -> list[str | int]:
+        """``text`` cut where :meth:`encode` cuts it: raw-text fragments (``str``, never two in a row)
+        and the ids of the special tokens between them. For backends that bring their own text
+        tokenizer but not llama.cpp's special-token parsing (the ctransformers plugin)."""
+        return list(self._special.partition(_valid_text(text), parse_special))
+
     def encode(
         self, text: str, *, add_special: bool = True, parse_special: bool = True, space_prefix: bool = True
     ) -> list[int]:

@@ -22,7 +22,7 @@ from typing import Any
 from corral.core.backend_choice import probe_metadata
 from corral.core.engine import Runner, capabilities_of
 from corral.core.errors import CorralError
-from corral.core.gguf import read_gguf
+from corral.core.gguf import read_model_file
 from corral.core.worker.messages import (
     Call,
     Cancel,
@@ -132,7 +132,7 @@ def _plain(value: Any) -> Any:
 
 def _load(wire: Wire, sock: socket.socket, message: Load) -> Runner:
     backend = load_backend(message.module, message.backend)
-    info = read_gguf(message.spec.model_path, keep_arrays=False)
+    info = read_model_file(message.spec.model_path, keep_arrays=False)
     spec = dataclasses.replace(message.spec, metadata=probe_metadata(info))
     result: list[Runner] = []
     errors: list[BaseException] = []

@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 
-from corral.core.engine import Fit, GenerateParams, HostInfo, LoadParams, ModelSpec, TokenOut
-from corral.plugins import hookimpl
+from corral.plugins import Fit, GenerateParams, HostInfo, LoadParams, ModelSpec, TokenOut, hookimpl
 
 EVENTS: list[str] = []
 
