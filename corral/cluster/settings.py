@@ -60,8 +60,8 @@ CLUSTER_SETTINGS: tuple[Setting, ...] = (
     Setting("CLUSTER_SCALE_TO_ZERO", "false", "Remove a model's last replica after it was idle for "
             "CORRAL_KEEP_ALIVE (the next request waits for a new replica)", _bool, ollama=False),
     Setting("CLUSTER_REPLICA_CPUS", "1", "Ray CPUs each model replica reserves", _cpus, ollama=False),
-    Setting("CLUSTER_REPLICAS_PER_NODE", "1", "Replicas of one model on one node at most (two on "
-            "one machine share its cores and memory bandwidth; 0: no limit)", _count, ollama=False),
+    Setting("CLUSTER_REPLICAS_PER_NODE", "0", "Replicas of one model on one node at most (two on "
+            "one machine share its cores and memory bandwidth); 0: no limit", _count, ollama=False),
     Setting("CLUSTER_UPSCALE_DELAY", "2s", "How long the queue must ask for more replicas before one "
             "is added", _seconds, ollama=False),
     Setting("CLUSTER_DOWNSCALE_DELAY", "30s", "How long the queue must allow fewer replicas before one "
@@ -80,7 +80,7 @@ class ClusterSettings:
     max_replicas: int = 2
     scale_to_zero: bool = False
     replica_cpus: float = 1.0
-    replicas_per_node: int = 1
+    replicas_per_node: int = 0
     upscale_delay_s: float = 2.0
     downscale_delay_s: float = 30.0
     proxy: str = "EveryNode"

@@ -255,8 +255,8 @@ def test_autoscale_up_under_a_burst_and_back(cluster: Cluster) -> None:
         rows = cluster.replicas(TINY_DEPLOYMENT)
         return rows if len(rows) == 2 else None
 
-    nodes = {r["node_id"] for r in wait_until(both_reporting, 60, "both replicas reporting")}
-    assert len(nodes) == 2  # Ray spread them over the two nodes
+    # Ray places them where there is room (usually one per node; not asserted: it is Ray's choice).
+    assert len(wait_until(both_reporting, 60, "both replicas reporting")) == 2
     results = [f.result(timeout=300) for f in futures]
     assert all(status == 200 and json.loads(last)["done"] for status, last in results), results
     wait_until(lambda: cluster.running(TINY_DEPLOYMENT) == 1, 120, "back to one tiny replica")
@@ -264,16 +264,16 @@ def test_autoscale_up_under_a_burst_and_back(cluster: Cluster) -> None:
 
 def test_killed_replica_mid_burst(cluster: Cluster) -> None:
     futures = _burst(cluster, 6, 2500)
-    replicas = wait_until(
-        lambda: (
-            [r for r in cluster.replicas(TINY_DEPLOYMENT) if r["running"] > 0]
-            if cluster.running(TINY_DEPLOYMENT) == 2
-            else None
-        ),
-        120,
-        "two busy tiny replicas",
-    )
-    victim = replicas[0]
+    wait_until(lambda: cluster.running(TINY_DEPLOYMENT) == 2, 120, "a second tiny replica")
+    # The first wave stays queued on the replica that took it; a second wave goes to the new one
+    # (Ray's router picks the replica with fewer requests), so both are busy when one is killed.
+    futures += _burst(cluster, 4, 2500)
+
+    def busy() -> list[dict[str, Any]] | None:
+        rows = [r for r in cluster.replicas(TINY_DEPLOYMENT) if r["running"] > 0]
+        return rows if len(rows) == 2 else None
+
+    victim = wait_until(busy, 120, "two busy tiny replicas")[0]
     os.kill(victim["pid"], signal.SIGKILL)
     results = [f.result(timeout=300) for f in futures]
     cut = [last for status, last in results if status != 200 or "error" in json.loads(last)]
