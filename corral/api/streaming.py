@@ -40,6 +40,22 @@ _DONE = object()
 T = TypeVar("T")
 
 
+# Characters that JSON leaves raw inside strings but that line splitters treat as line ends
+# (Python's str.splitlines, which httpx's aiter_lines and so ollama-python use): NEL, LINE SEPARATOR,
+# PARAGRAPH SEPARATOR. A model that emits one would cut an NDJSON line in two for such a client.
+_LINE_BREAKERS = ((b"\xc2\x85", b"\\u0085"), (b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"))
+
+
+def ndjson_line(value: Any) -> bytes:
+    """``value`` as one NDJSON line that every line splitter keeps whole (the characters above escaped;
+    they can only occur inside JSON strings, so the bytes mean the same)."""
+    line = msgspec.json.encode(value)
+    for raw, escaped in _LINE_BREAKERS:
+        if raw in line:
+            line = line.replace(raw, escaped)
+    return line + b"\n"
+
+
 def progress_dict(p: Progress) -> dict[str, Any]:
     """Ollama's status object: ``completed`` and other empty fields left out."""
     out: dict[str, Any] = {"status": p.status}
@@ -123,9 +139,9 @@ async def progress_response(work: Callable[[ProgressCallback], None], stream: bo
 async def _ndjson_lines(work: Callable[[ProgressCallback], None]) -> AsyncIterator[bytes]:
     async for item in run_with_progress(work):
         if isinstance(item, CorralError):
-            yield msgspec.json.encode({"error": item.message}) + b"\n"
+            yield ndjson_line({"error": item.message})
             return
-        yield msgspec.json.encode(progress_dict(item)) + b"\n"
+        yield ndjson_line(progress_dict(item))
 
 
 async def collect_progress(work: Callable[[ProgressCallback], None]) -> Response[bytes]:

@@ -15,7 +15,15 @@ from corral.api.errors import json_response
 from corral.api.ollama.from_ollama import chat_input, generate_input
 from corral.api.ollama.protocol import ChatRequest, GenerateRequest
 from corral.api.ollama.to_ollama import chat_response, generate_response
-from corral.api.streaming import NDJSON, first_chunk, gather, join_chunks, resume, until_disconnect
+from corral.api.streaming import (
+    NDJSON,
+    first_chunk,
+    gather,
+    join_chunks,
+    ndjson_line,
+    resume,
+    until_disconnect,
+)
 from corral.core.errors import CorralError
 from corral.core.inference import Chunk
 from corral.core.services import Services
@@ -44,9 +52,9 @@ async def _respond(
 async def _lines(chunks: AsyncIterator[Chunk], to_wire: ToWire) -> AsyncIterator[bytes]:
     try:
         async for chunk in chunks:
-            yield msgspec.json.encode(to_wire(chunk)) + b"\n"
+            yield ndjson_line(to_wire(chunk))
     except CorralError as exc:
-        yield msgspec.json.encode({"error": exc.message}) + b"\n"
+        yield ndjson_line({"error": exc.message})
 
 
 @post("/api/generate", status_code=200)
