@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from corral.core.config import Config
+
 __all__ = [
     "AUTH_OPEN_PATHS",
     "ApiKeys",
@@ -24,6 +26,7 @@ __all__ = [
     "parse_keys",
     "presented_key",
     "required_role",
+    "serve_refusal",
 ]
 
 log = logging.getLogger("corral.auth")
@@ -140,6 +143,18 @@ def presented_key(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
         elif name == b"x-api-key" and value.strip():
             return value.decode("latin-1").strip()
     return None
+
+
+def serve_refusal(config: Config) -> str | None:
+    """:func:`bind_refusal` for a server configured by ``config`` (``corral serve``, and ``corral
+    cluster serve``: the cluster is a server too)."""
+    return bind_refusal(
+        host=config.host.host,
+        port=config.host.port,
+        loopback=config.host.is_loopback,
+        keys=bool(config.api_keys) or config.api_keys_file is not None,
+        allow_unauthenticated=config.allow_unauthenticated,
+    )
 
 
 def bind_refusal(

@@ -93,7 +93,7 @@ def serve(config: Config) -> None:
     import uvicorn
 
     from corral.api.app import create_app
-    from corral.api.auth import bind_refusal
+    from corral.api.auth import serve_refusal
     from corral.api.limits import uvicorn_limits
     from corral.api.ops import TRAFFIC_STATE_KEY
     from corral.core.services import build_services
@@ -102,13 +102,7 @@ def serve(config: Config) -> None:
         level=logging.DEBUG if config.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    refusal = bind_refusal(
-        host=config.host.host,
-        port=config.host.port,
-        loopback=config.host.is_loopback,
-        keys=bool(config.api_keys) or config.api_keys_file is not None,
-        allow_unauthenticated=config.allow_unauthenticated,
-    )
+    refusal = serve_refusal(config)
     if refusal is not None:
         log.error("%s", refusal)
         raise SystemExit(2)

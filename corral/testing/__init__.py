@@ -12,7 +12,7 @@ from corral.testing.malformed import (
     minimal_builder,
     minimal_gguf_bytes,
 )
-from corral.testing.processes import free_port, stop_process, wait_for_http
+from corral.testing.processes import child_pids, free_port, stop_process, wait_for_http
 from corral.testing.specs import model_spec_for
 from corral.testing.tiny_ggml import (
     ggml_from_gguf,
@@ -49,6 +49,7 @@ __all__ = [
     "WeightType",
     "build_bpe_vocab",
     "build_vocab",
+    "child_pids",
     "encode_string",
     "encode_value",
     "free_port",

@@ -11,7 +11,18 @@ from typing import Any
 
 import httpx
 
-__all__ = ["free_port", "stop_process", "wait_for_http"]
+__all__ = ["child_pids", "free_port", "stop_process", "wait_for_http"]
+
+
+def child_pids(pid: int) -> set[int]:
+    """The direct children of process ``pid`` (Linux ``/proc``), e.g. a server's model workers."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found.update(int(p) for p in (task / "children").read_text().split())
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+    return found
 
 
 def free_port() -> int:

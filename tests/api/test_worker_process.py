@@ -6,8 +6,6 @@ engine, ``CORRAL_ENGINE=process``), with real llama.cpp workers and real signals
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 import signal
 import threading
@@ -25,18 +23,17 @@ from corral.core.store.manifest import Manifest, ModelConfig
 from corral.core.worker import WorkerRunner
 from corral.plugins.manager import BUILTIN_PLUGINS, build_plugins
 from corral.testing.faults import FAULT_KEY, FAULTS_PLUGIN
+from corral.testing.processes import child_pids
 from corral.testing.tiny_gguf import write_tiny_gguf
 from corral.testing.vocab import build_vocab
+from tests.api.test_management import create_tiny
 from tests.conftest import LiveServer, _Servers
 
 TERMINATED = "llama runner process has terminated: "
 
 
 def _create(live: LiveServer, name: str, path: Path) -> None:
-    digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    assert live.client.post(f"/api/blobs/{digest}", content=path.read_bytes()).status_code == 201
-    r = live.client.post("/api/create", json={"model": name, "files": {path.name: digest}, "stream": False})
-    assert r.status_code == 200, r.text
+    create_tiny(live.client, name, path.read_bytes())
 
 
 def _worker(live: LiveServer, name: str) -> WorkerRunner:
@@ -201,22 +198,14 @@ def test_a_load_that_makes_no_progress_is_killed_after_the_load_timeout(
     _create(
         live, "stuck", write_tiny_gguf(tmp_path / "stuck.gguf", extra_metadata={FAULT_KEY: "hang-on-load"})
     )
-    before = _children()
+    before = child_pids(os.getpid())
     started = time.monotonic()
     r = live.client.post("/api/generate", json={"model": "stuck", "prompt": "hi", "stream": False})
     assert r.status_code == 500
     assert r.json() == {"error": "timed out waiting for llama runner to start - progress 0.00 - "}
     assert 2 <= time.monotonic() - started < 15
-    assert _children() == before  # the stuck worker was killed and reaped
+    assert child_pids(os.getpid()) == before  # the stuck worker was killed and reaped
     assert _running(live) == []
-
-
-def _children() -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
-            found.update(int(p) for p in (task / "children").read_text().split())
-    return found
 
 
 def test_inprocess_engine_keeps_runners_in_the_server(servers: _Servers, tmp_path: Path) -> None:

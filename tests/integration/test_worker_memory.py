@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from corral.testing.processes import child_pids
 from tests.ops.serve_support import Serve
 
 MODEL = "gemma3:270m"
@@ -23,14 +24,6 @@ def _rss(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def _children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        found.update(int(p) for p in text)
-    return found
-
-
 def test_unloading_gemma_returns_the_servers_memory(tmp_path: Path) -> None:
     serve = Serve(tmp_path, shutdown_timeout="5s")
     try:
@@ -39,7 +32,7 @@ def test_unloading_gemma_returns_the_servers_memory(tmp_path: Path) -> None:
         c.post("/api/show", json={"model": MODEL})
         time.sleep(0.5)
         idle = _rss(serve.proc.pid)
-        assert _children(serve.proc.pid) == set()
+        assert child_pids(serve.proc.pid) == set()
 
         for _ in range(2):
             body = {
@@ -50,14 +43,14 @@ def test_unloading_gemma_returns_the_servers_memory(tmp_path: Path) -> None:
             }
             r = c.post("/api/generate", json=body, timeout=300)
             assert r.status_code == 200, r.text
-            (worker,) = _children(serve.proc.pid)
+            (worker,) = child_pids(serve.proc.pid)
             (ps,) = c.get("/api/ps").json()["models"]
             assert ps["size"] >= _rss(worker) > 200 * MB  # /api/ps reports the worker's real usage
             assert _rss(serve.proc.pid) - idle < 20 * MB  # the weights live in the worker
 
             assert c.post("/api/generate", json={"model": MODEL, "keep_alive": 0}).status_code == 200
             deadline = time.monotonic() + 30
-            while c.get("/api/ps").json()["models"] or _children(serve.proc.pid):
+            while c.get("/api/ps").json()["models"] or child_pids(serve.proc.pid):
                 assert time.monotonic() < deadline, "the worker did not exit"
                 time.sleep(0.1)
             assert not Path(f"/proc/{worker}").exists()

@@ -8,6 +8,7 @@ import signal
 import time
 from pathlib import Path
 
+from corral.testing.processes import child_pids
 from tests.ops.ops_support import add_tiny_model
 from tests.ops.serve_support import Serve
 
@@ -25,8 +26,7 @@ def test_workers_exit_when_the_server_is_killed(tmp_path: Path) -> None:
     add_tiny_model(serve.client, tmp_path)
     body = {"model": "tiny", "prompt": "hi", "stream": False, "options": {"num_predict": 2}}
     assert serve.client.post("/api/generate", json=body).status_code == 200
-    tasks = Path(f"/proc/{serve.proc.pid}/task").iterdir()
-    workers = [int(p) for task in tasks for p in (task / "children").read_text().split()]
+    workers = sorted(child_pids(serve.proc.pid))
     assert len(workers) == 1 and _alive(workers[0])
 
     os.kill(serve.proc.pid, signal.SIGKILL)

@@ -96,17 +96,11 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from corral.api.auth import bind_refusal
+    from corral.api.auth import serve_refusal
     from corral.core.config import load_config
 
     config = load_config()
-    refusal = bind_refusal(
-        host=config.host.host,
-        port=config.host.port,
-        loopback=config.host.is_loopback,
-        keys=bool(config.api_keys) or config.api_keys_file is not None,
-        allow_unauthenticated=config.allow_unauthenticated,
-    )
+    refusal = serve_refusal(config)
     if refusal is not None:  # the same rule as corral serve: the cluster is a server too
         raise UsageError(refusal)
     _require_ray()

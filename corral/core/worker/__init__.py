@@ -50,10 +50,6 @@ class Launcher:
         """A worker's load that makes no progress for this long is killed (0: no limit). Loads in
         this process cannot be interrupted."""
 
-    def isolates(self, backend: Backend) -> bool:
-        """Whether ``backend``'s runners run in worker processes."""
-        return self.mode == "process" and self.origins.get(backend.name) is not None
-
     def load(self, backend: Backend, spec: ModelSpec, params: LoadParams, watch: LoadWatch) -> Runner:
         """Load ``spec`` with ``backend`` (blocking: call it from a thread)."""
         module = self.origins.get(backend.name) if self.mode == "process" else None
